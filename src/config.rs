@@ -1,0 +1,81 @@
+//! Command line and environment configuration.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// triage: screen proposed EU-China research collaborations.
+#[derive(Debug, Parser)]
+#[command(name = "triage", version, about, long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Address to listen on when serving.
+    #[arg(
+        long,
+        env = "BIND_ADDR",
+        global = true,
+        default_value = "127.0.0.1:8080"
+    )]
+    pub bind: SocketAddr,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the web application (the default).
+    Serve,
+    /// Apply the database migrations and exit.
+    Migrate,
+    /// Replace the partner register with the entries of a CSV file.
+    ImportRegister {
+        /// A CSV file with the columns name,aliases,city,province,kind,flags,note,source,as_of.
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct DatabaseArgs {
+    /// PostgreSQL connection URL. Without it, triage starts its own PostgreSQL under the data directory.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<Secret>,
+    /// Where the embedded PostgreSQL keeps its files.
+    #[arg(long, env = "TRIAGE_DATA_DIR", global = true, default_value = "data")]
+    pub data_dir: PathBuf,
+    /// A rulebook file to use instead of the built-in one.
+    #[arg(long, env = "TRIAGE_RULEBOOK", global = true)]
+    pub rulebook: Option<PathBuf>,
+    /// Connections in the pool of each app server.
+    #[arg(
+        long,
+        env = "DATABASE_MAX_CONNECTIONS",
+        global = true,
+        default_value_t = 10
+    )]
+    pub max_connections: u32,
+}
+
+/// A value that never appears in logs or debug output (a URL may carry a password).
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Secret(s.to_owned()))
+    }
+}

@@ -1,0 +1,11 @@
+//! Database access: one file per table group. Functions take a pool or a
+//! transaction; business rules stay in `domain`.
+
+pub mod assessments;
+pub mod embedded;
+pub mod projects;
+pub mod register;
+pub mod rulebooks;
+
+/// The migrations under `migrations/`, compiled into the binary.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();

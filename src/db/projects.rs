@@ -1,0 +1,83 @@
+//! Projects.
+
+use sqlx::{PgPool, Postgres, Transaction};
+use time::{Date, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::domain::project::NewProject;
+
+/// A stored project.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Project {
+    pub id: Uuid,
+    pub title: String,
+    pub acronym: Option<String>,
+    pub summary: String,
+    pub lead_researcher: String,
+    pub department: Option<String>,
+    pub planned_start: Option<Date>,
+    pub duration_months: Option<i32>,
+    pub funding_programme: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+/// A project with its newest assessment, for the list.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ProjectSummary {
+    pub id: Uuid,
+    pub title: String,
+    pub acronym: Option<String>,
+    pub lead_researcher: String,
+    pub updated_at: OffsetDateTime,
+    pub assessment_id: Option<Uuid>,
+    pub status: Option<String>,
+    pub verdict: Option<String>,
+    pub partner_name: Option<String>,
+    pub area_name: Option<String>,
+}
+
+pub async fn insert(tx: &mut Transaction<'_, Postgres>, p: &NewProject) -> sqlx::Result<Uuid> {
+    let id = Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO projects
+           (id, title, acronym, summary, lead_researcher, department, planned_start, duration_months, funding_programme)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(id)
+    .bind(&p.title)
+    .bind(&p.acronym)
+    .bind(&p.summary)
+    .bind(&p.lead_researcher)
+    .bind(&p.department)
+    .bind(p.planned_start)
+    .bind(p.duration_months)
+    .bind(&p.funding_programme)
+    .execute(&mut **tx)
+    .await?;
+    Ok(id)
+}
+
+pub async fn get(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<Project>> {
+    sqlx::query_as("SELECT * FROM projects WHERE id = $1")
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+}
+
+/// Every project, newest activity first, with its newest assessment.
+pub async fn list(pool: &PgPool) -> sqlx::Result<Vec<ProjectSummary>> {
+    sqlx::query_as(
+        "SELECT p.id, p.title, p.acronym, p.lead_researcher,
+                greatest(p.updated_at, a.updated_at) AS updated_at,
+                a.id AS assessment_id, a.status, a.verdict, a.partner_name, ar.name AS area_name
+         FROM projects p
+         LEFT JOIN LATERAL (
+             SELECT * FROM assessments WHERE project_id = p.id ORDER BY created_at DESC LIMIT 1
+         ) a ON true
+         LEFT JOIN areas ar ON ar.code = a.area_code
+         ORDER BY greatest(p.updated_at, a.updated_at) DESC, p.id",
+    )
+    .fetch_all(pool)
+    .await
+}

@@ -1,0 +1,637 @@
+//! The verdict engine: a pure function of (rulebook, answers, register match).
+//!
+//! Semantics (domain README, "Verdict semantics"): the verdict is the worst of the
+//! baseline and every unresolved finding; unknown is not safe; mitigations resolve
+//! only the orange findings they address and never lower the baseline.
+
+use serde::{Deserialize, Serialize};
+
+use super::answers::{AnswerValue, Answers};
+use super::contract;
+use super::rulebook::{Colour, Condition, Question, QuestionKind, Rulebook};
+
+/// What the partner register says about the named partner, as far as the verdict cares.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisterHit {
+    /// The register entry's name.
+    pub entry: String,
+    pub flags: Vec<String>,
+    pub source: String,
+    pub as_of: String,
+    /// Found through a close spelling rather than an exact or normalised name.
+    pub close: bool,
+}
+
+/// One reason behind the verdict.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    pub code: String,
+    pub severity: Colour,
+    pub resolved: bool,
+    /// The question id that triggered it.
+    pub question: String,
+    pub title: String,
+    pub why: String,
+    pub source: String,
+    pub resolved_by: Vec<String>,
+    /// What would resolve it, in words.
+    pub remedy: String,
+    /// What triggered it: the answers or register entry, in words.
+    pub trigger: String,
+    /// What would change: which mitigations are missing and what the verdict would become.
+    pub hint: String,
+}
+
+/// How much the project stands to gain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BenefitLevel {
+    Low,
+    Medium,
+    High,
+}
+
+impl BenefitLevel {
+    pub fn word(self) -> &'static str {
+        match self {
+            BenefitLevel::Low => "Low",
+            BenefitLevel::Medium => "Medium",
+            BenefitLevel::High => "High",
+        }
+    }
+}
+
+/// The benefit level with its reasons; benefits never change the colour.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Benefits {
+    pub level: BenefitLevel,
+    pub reasons: Vec<String>,
+}
+
+/// The whole result of an evaluation, as stored with an assessment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Evaluation {
+    pub verdict: Colour,
+    pub baseline: Colour,
+    /// Why the baseline has its colour.
+    pub baseline_reason: String,
+    pub rulebook_version: String,
+    /// Red first, then orange; open before resolved; rulebook order within.
+    pub findings: Vec<Finding>,
+    pub benefits: Benefits,
+    /// The research stage as worded in the rulebook, with its note.
+    pub research_stage: Option<String>,
+    pub register: Option<RegisterHit>,
+    /// What it would take to change the verdict, in sentences.
+    pub outlook: Vec<String>,
+}
+
+impl Evaluation {
+    pub fn open_findings(&self) -> impl Iterator<Item = &Finding> {
+        self.findings.iter().filter(|f| !f.resolved)
+    }
+    pub fn resolved_findings(&self) -> impl Iterator<Item = &Finding> {
+        self.findings.iter().filter(|f| f.resolved)
+    }
+}
+
+/// Evaluates answers with a rulebook and an optional register match.
+pub fn evaluate(
+    rulebook: &Rulebook,
+    answers: &Answers,
+    register: Option<&RegisterHit>,
+) -> Evaluation {
+    let answers = asked_answers(rulebook, answers);
+    let ctx = Context {
+        rulebook,
+        answers: &answers,
+        register,
+    };
+    let (baseline, baseline_reason) = baseline(rulebook, &answers);
+    let mitigations = answers.list(contract::MITIGATIONS);
+
+    let mut findings = Vec::new();
+    for rule in rulebook.rules() {
+        if let Some(triggers) = ctx.holds(&rule.when) {
+            let question = triggers
+                .iter()
+                .find_map(|t| t.question.clone())
+                .unwrap_or_else(|| rule.question.clone());
+            findings.push(Finding {
+                code: rule.code.clone(),
+                severity: rule.severity,
+                resolved: false,
+                question,
+                title: rule.title.clone(),
+                why: rule.why.clone(),
+                source: rule.source.clone(),
+                resolved_by: rule.resolved_by.clone(),
+                remedy: rule.remedy.clone(),
+                trigger: join_triggers(&triggers),
+                hint: String::new(),
+            });
+        }
+    }
+    findings.extend(register_conflicts(&ctx));
+    findings.extend(unknown_findings(&ctx));
+
+    for f in &mut findings {
+        f.resolved = f.severity == Colour::Orange
+            && !f.resolved_by.is_empty()
+            && f.resolved_by.iter().all(|m| mitigations.contains(m));
+    }
+    let verdict = findings
+        .iter()
+        .filter(|f| !f.resolved)
+        .map(|f| f.severity)
+        .fold(baseline, Colour::max);
+
+    for i in 0..findings.len() {
+        let without = findings
+            .iter()
+            .enumerate()
+            .filter(|(j, f)| *j != i && !f.resolved)
+            .map(|(_, f)| f.severity)
+            .fold(baseline, Colour::max);
+        findings[i].hint = hint(
+            rulebook,
+            &findings[i],
+            mitigations,
+            baseline,
+            verdict,
+            without,
+        );
+    }
+    // Red before orange, open before resolved; the sort is stable, so rulebook order stays within.
+    findings.sort_by_key(|f| (f.resolved, std::cmp::Reverse(f.severity)));
+
+    let outlook = outlook(baseline, verdict, &findings);
+    Evaluation {
+        verdict,
+        baseline,
+        baseline_reason,
+        rulebook_version: rulebook.version().to_owned(),
+        benefits: benefits(rulebook, &answers),
+        research_stage: research_stage(rulebook, &answers),
+        register: register.cloned(),
+        outlook,
+        findings,
+    }
+}
+
+/// Whether a question is asked, given the answers so far (branching).
+pub fn is_asked(rulebook: &Rulebook, question: &Question, answers: &Answers) -> bool {
+    match &question.asked_when {
+        None => true,
+        Some(cond) => Context {
+            rulebook,
+            answers,
+            register: None,
+        }
+        .holds(cond)
+        .is_some(),
+    }
+}
+
+/// The answers without those to questions that branching does not ask: they raise nothing.
+pub fn asked_answers(rulebook: &Rulebook, answers: &Answers) -> Answers {
+    let mut kept = answers.clone();
+    // Steps are in order and `asked_when` only looks back, so one pass suffices.
+    for question in rulebook.steps().iter().flat_map(|s| s.questions.iter()) {
+        if !is_asked(rulebook, question, &kept) {
+            kept.set(&question.id, None);
+        }
+    }
+    kept
+}
+
+fn baseline(rulebook: &Rulebook, answers: &Answers) -> (Colour, String) {
+    if let Some((area, sub)) = answers
+        .text(contract::SUB_AREA)
+        .and_then(|s| rulebook.sub_area(s))
+    {
+        let reason = format!(
+            "The sub-area \u{201c}{}\u{201d} of {} is {} ({}).",
+            sub.name,
+            area.name,
+            sub.colour.word(),
+            area.source
+        );
+        return (sub.colour, reason);
+    }
+    if let Some(area) = answers.text(contract::AREA).and_then(|a| rulebook.area(a)) {
+        let reason = format!(
+            "The area {} is {} ({}); no sub-area was chosen.",
+            area.name,
+            area.colour.word(),
+            area.source
+        );
+        return (area.colour, reason);
+    }
+    (
+        Colour::Orange,
+        "No research area has been chosen yet, so the area cannot be cleared.".to_owned(),
+    )
+}
+
+/// A piece of what made a condition hold.
+struct Trigger {
+    question: Option<String>,
+    text: String,
+}
+
+struct Context<'a> {
+    rulebook: &'a Rulebook,
+    answers: &'a Answers,
+    register: Option<&'a RegisterHit>,
+}
+
+impl Context<'_> {
+    /// `Some(triggers)` when the condition holds.
+    fn holds(&self, cond: &Condition) -> Option<Vec<Trigger>> {
+        match cond {
+            Condition::Is { question, value } => (self.answers.text(question)
+                == Some(value.as_str()))
+            .then(|| vec![self.answered(question)]),
+            Condition::OneOf { question, values } => self
+                .answers
+                .text(question)
+                .is_some_and(|a| values.iter().any(|v| v == a))
+                .then(|| vec![self.answered(question)]),
+            Condition::Contains { question, value } => {
+                self.answers.list(question).contains(value).then(|| {
+                    let label = self.option_label(question, value);
+                    vec![Trigger {
+                        question: Some(question.clone()),
+                        text: format!("{}: includes \u{201c}{label}\u{201d}", self.short(question)),
+                    }]
+                })
+            }
+            Condition::Unanswered(question) => (!self.answers.is_answered(question)).then(|| {
+                vec![Trigger {
+                    question: Some(question.clone()),
+                    text: format!("{}: not answered", self.short(question)),
+                }]
+            }),
+            Condition::RegisterFlag(flag) => {
+                let hit = self.register.filter(|h| h.flags.contains(flag))?;
+                let label = self
+                    .rulebook
+                    .register_flags()
+                    .iter()
+                    .find(|f| &f.flag == flag)
+                    .map_or(flag.as_str(), |f| f.label.as_str());
+                Some(vec![Trigger {
+                    question: Some(contract::PARTNER_NAME.to_owned()),
+                    text: register_text(hit, label),
+                }])
+            }
+            Condition::DualUseSubArea(wanted) => {
+                let sub = self
+                    .answers
+                    .text(contract::SUB_AREA)
+                    .and_then(|s| self.rulebook.sub_area(s));
+                let vulnerable = sub.is_some_and(|(_, s)| s.dual_use);
+                (vulnerable == *wanted).then(|| match (sub, vulnerable) {
+                    (Some((_, s)), true) => vec![Trigger {
+                        question: None,
+                        text: format!(
+                            "the sub-area \u{201c}{}\u{201d} is vulnerable to dual use",
+                            s.name
+                        ),
+                    }],
+                    _ => Vec::new(),
+                })
+            }
+            Condition::Any(list) => {
+                let mut found: Option<Vec<Trigger>> = None;
+                for c in list {
+                    if let Some(t) = self.holds(c) {
+                        found.get_or_insert_with(Vec::new).extend(t);
+                    }
+                }
+                found
+            }
+            Condition::All(list) => {
+                let mut all = Vec::new();
+                for c in list {
+                    all.extend(self.holds(c)?);
+                }
+                Some(all)
+            }
+            Condition::Not(inner) => match self.holds(inner) {
+                Some(_) => None,
+                None => Some(Vec::new()),
+            },
+        }
+    }
+
+    fn answered(&self, question: &str) -> Trigger {
+        let value = self.answers.text(question).unwrap_or_default();
+        Trigger {
+            question: Some(question.to_owned()),
+            text: format!(
+                "{}: {}",
+                self.short(question),
+                self.option_label(question, value)
+            ),
+        }
+    }
+
+    fn short(&self, question: &str) -> String {
+        self.rulebook
+            .question(question)
+            .map_or_else(|| question.to_owned(), |q| q.short.clone())
+    }
+
+    fn option_label(&self, question: &str, value: &str) -> String {
+        match self.rulebook.question(question) {
+            Some(q) => self.rulebook.option_label(q, value),
+            None => value.to_owned(),
+        }
+    }
+}
+
+fn register_text(hit: &RegisterHit, label: &str) -> String {
+    let close = if hit.close {
+        " (found through a close spelling)"
+    } else {
+        ""
+    };
+    format!(
+        "Partner register: \u{201c}{}\u{201d}{close} is recorded for {label} (source: {}; as of {})",
+        hit.entry, hit.source, hit.as_of
+    )
+}
+
+fn join_triggers(triggers: &[Trigger]) -> String {
+    let mut texts: Vec<&str> = Vec::new();
+    for t in triggers {
+        if !texts.contains(&t.text.as_str()) {
+            texts.push(&t.text);
+        }
+    }
+    texts.join("; ")
+}
+
+/// A register flag contradicted by a "no" answer is shown as a finding of its own.
+fn register_conflicts(ctx: &Context) -> Vec<Finding> {
+    let Some(hit) = ctx.register else {
+        return Vec::new();
+    };
+    ctx.rulebook
+        .register_flags()
+        .iter()
+        .filter(|f| hit.flags.contains(&f.flag) && ctx.answers.text(&f.question) == Some("no"))
+        .map(|f| Finding {
+            code: format!("register_conflict_{}", f.flag),
+            severity: Colour::Orange,
+            resolved: false,
+            question: f.question.clone(),
+            title: format!("Answer contradicts the partner register: {}", f.label),
+            why: format!(
+                "The answer says No, but the partner register records \u{201c}{}\u{201d} for {}. \
+                 The register finding stands until the discrepancy is explained; an unexplained \
+                 contradiction is itself a due-diligence gap.",
+                hit.entry, f.label
+            ),
+            source: format!(
+                "Partner register (source: {}; as of {})",
+                hit.source, hit.as_of
+            ),
+            resolved_by: Vec::new(),
+            remedy: "Check the partner's record against the register's source, then correct the \
+                     answer or document for the reviewer why the entry does not apply."
+                .to_owned(),
+            trigger: format!(
+                "{}: No; {}",
+                ctx.short(&f.question),
+                register_text(hit, &f.label)
+            ),
+            hint: String::new(),
+        })
+        .collect()
+}
+
+/// "Unknown is not safe": every question with an `unknown` rule that is asked and left
+/// unknown or unanswered raises an orange "not yet cleared" finding.
+fn unknown_findings(ctx: &Context) -> Vec<Finding> {
+    let rulebook = ctx.rulebook;
+    let mut findings = Vec::new();
+    for question in rulebook.steps().iter().flat_map(|s| s.questions.iter()) {
+        let Some(rule) = &question.unknown else {
+            continue;
+        };
+        if !is_asked(rulebook, question, ctx.answers) {
+            continue;
+        }
+        let state = match ctx.answers.get(&question.id) {
+            Some(AnswerValue::Text(v))
+                if v == "unknown"
+                    && matches!(question.kind, QuestionKind::Yn | QuestionKind::One) =>
+            {
+                format!("{}: {}", question.short, rulebook.option_label(question, v))
+            }
+            _ if !ctx.answers.is_answered(&question.id) => {
+                format!("{}: not answered", question.short)
+            }
+            _ => continue,
+        };
+        let remedy = if rule.resolved_by.is_empty() {
+            format!("Find out and answer: {}", question.label)
+        } else {
+            let labels: Vec<String> = rule
+                .resolved_by
+                .iter()
+                .map(|m| rulebook.mitigation_label(m))
+                .collect();
+            format!(
+                "Find out and answer: {} Until then, recording {} establishes the fact.",
+                question.label,
+                join_words(&labels)
+            )
+        };
+        findings.push(Finding {
+            code: format!("unknown_{}", question.id),
+            severity: Colour::Orange,
+            resolved: false,
+            question: question.id.clone(),
+            title: format!("Not yet cleared: {}", question.short),
+            why: rule.why.clone(),
+            source: rule.source.clone(),
+            resolved_by: rule.resolved_by.clone(),
+            remedy,
+            trigger: state,
+            hint: String::new(),
+        });
+    }
+    findings
+}
+
+fn hint(
+    rulebook: &Rulebook,
+    f: &Finding,
+    mitigations: &[String],
+    baseline: Colour,
+    verdict: Colour,
+    without: Colour,
+) -> String {
+    if f.resolved {
+        let labels: Vec<String> = f
+            .resolved_by
+            .iter()
+            .map(|m| rulebook.mitigation_label(m))
+            .collect();
+        return format!(
+            "Resolved by {}; it no longer counts towards the verdict.",
+            join_words(&labels)
+        );
+    }
+    let effect = if without < verdict {
+        format!(" Without it the verdict would be {}.", without.word())
+    } else if baseline >= verdict {
+        format!(
+            " The area's baseline keeps the verdict {} in any case.",
+            verdict.word()
+        )
+    } else if f.severity == verdict {
+        format!(" Other findings also keep the verdict {}.", verdict.word())
+    } else {
+        String::new()
+    };
+    match f.severity {
+        Colour::Red => format!(
+            "No mitigation lowers a red finding; only a change in the facts removes it.{effect}"
+        ),
+        _ if f.resolved_by.is_empty() => {
+            format!(
+                "No mitigation resolves this finding; it changes only when the underlying answer does.{effect}"
+            )
+        }
+        _ => {
+            let missing: Vec<String> = f
+                .resolved_by
+                .iter()
+                .filter(|m| !mitigations.contains(m))
+                .map(|m| rulebook.mitigation_label(m))
+                .collect();
+            format!(
+                "Recording {} would resolve it.{effect}",
+                join_words(&missing)
+            )
+        }
+    }
+}
+
+fn outlook(baseline: Colour, verdict: Colour, findings: &[Finding]) -> Vec<String> {
+    let open_red = findings
+        .iter()
+        .filter(|f| !f.resolved && f.severity == Colour::Red)
+        .count();
+    let open_orange = findings
+        .iter()
+        .filter(|f| !f.resolved && f.severity == Colour::Orange)
+        .count();
+    let resolvable = findings
+        .iter()
+        .filter(|f| !f.resolved && f.severity == Colour::Orange && !f.resolved_by.is_empty())
+        .count();
+    let mut lines = Vec::new();
+    match baseline {
+        Colour::Red => lines.push(
+            "The research area itself is Red: collaboration is not recommended in general, whatever the answers."
+                .to_owned(),
+        ),
+        Colour::Orange => lines.push(
+            "The research area is Orange: an in-depth risk-benefit assessment is required, so the verdict \
+             cannot be better than Orange."
+                .to_owned(),
+        ),
+        Colour::Green => {}
+    }
+    if open_red > 0 {
+        lines.push(format!(
+            "{open_red} red finding{} make{} the verdict Red; mitigations do not lower them.",
+            plural(open_red),
+            if open_red == 1 { "s" } else { "" }
+        ));
+    }
+    if open_orange > 0 && verdict == Colour::Orange && baseline == Colour::Green {
+        lines.push(format!(
+            "{open_orange} open orange finding{} keep{} the verdict from Green; {resolvable} of them can be resolved by mitigations.",
+            plural(open_orange),
+            if open_orange == 1 { "s" } else { "" }
+        ));
+    }
+    if verdict == Colour::Green {
+        lines.push(
+            "Every caveat raised by the answers is handled. Green still means the project is assessed on its \
+             own merits, not that it is risk-free."
+                .to_owned(),
+        );
+    }
+    lines
+}
+
+fn benefits(rulebook: &Rulebook, answers: &Answers) -> Benefits {
+    let mut chosen: Vec<String> = answers.list(contract::BENEFITS).to_vec();
+    let mut reasons: Vec<String> = Vec::new();
+    if let Some(question) = rulebook.question(contract::BENEFITS) {
+        for choice in &question.options {
+            if chosen.contains(&choice.value) {
+                reasons.push(match &choice.help {
+                    Some(help) => format!("{}: {}", choice.label, help),
+                    None => choice.label.clone(),
+                });
+            }
+        }
+    }
+    let agenda_sub_area = answers
+        .text(contract::SUB_AREA)
+        .and_then(|s| rulebook.sub_area(s))
+        .filter(|(_, s)| s.strategic_agenda);
+    if let Some((_, sub)) = agenda_sub_area {
+        if !chosen.iter().any(|c| c == contract::STRATEGIC_AGENDA_TOPIC) {
+            chosen.push(contract::STRATEGIC_AGENDA_TOPIC.to_owned());
+            reasons.push(format!(
+                "{} ({})",
+                rulebook.benefit_levels().agenda_reason,
+                sub.name
+            ));
+        }
+    }
+    let levels = rulebook.benefit_levels();
+    let level = match chosen.len() {
+        n if n >= levels.high_at => BenefitLevel::High,
+        n if n >= levels.medium_at => BenefitLevel::Medium,
+        _ => BenefitLevel::Low,
+    };
+    Benefits { level, reasons }
+}
+
+fn research_stage(rulebook: &Rulebook, answers: &Answers) -> Option<String> {
+    let value = answers.text(contract::RESEARCH_STAGE)?;
+    let question = rulebook.question(contract::RESEARCH_STAGE)?;
+    let choice = question.options.iter().find(|c| c.value == value)?;
+    Some(match &choice.help {
+        Some(help) => format!("{}. {}", choice.label, help),
+        None => choice.label.clone(),
+    })
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// "a", "a and b", "a, b and c".
+pub fn join_words(words: &[String]) -> String {
+    match words {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {}", init.join(", "), last),
+    }
+}
+
+#[cfg(test)]
+#[path = "verdict_tests.rs"]
+mod tests;

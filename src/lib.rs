@@ -1,0 +1,14 @@
+//! triage: risk-benefit triage of EU-China research collaborations.
+//!
+//! Data flows one way: `web` -> `domain` and `db`; `domain` depends on nothing of ours.
+
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod screening;
+pub mod state;
+pub mod web;
+
+pub use state::AppState;
+pub use web::app;

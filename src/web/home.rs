@@ -1,0 +1,103 @@
+//! The home page (areas by colour), area pages and the readable rulebook.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use axum::routing::get;
+
+use crate::domain::rulebook::{Area, Colour, Rule, Rulebook, Step};
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+use crate::web::layout::{Layout, ok};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home_get))
+        .route("/areas/{code}", get(area_get))
+        .route("/rulebook", get(rulebook_get))
+}
+
+/// Areas of one colour, for a column of the home page.
+struct ColourGroup<'a> {
+    colour: Colour,
+    heading: &'static str,
+    meaning: &'static str,
+    areas: Vec<&'a Area>,
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage<'a> {
+    layout: Layout,
+    rulebook: &'a Rulebook,
+    groups: Vec<ColourGroup<'a>>,
+}
+
+async fn home_get(State(state): State<AppState>) -> AppResult<Response> {
+    let rulebook = state.rulebook();
+    let groups = [
+        (
+            Colour::Green,
+            "Green: promising",
+            "Less prone to risk. Still assessed project by project.",
+        ),
+        (
+            Colour::Orange,
+            "Orange: assess in depth",
+            "Prone to risk but with opportunities, or of strategic importance to Europe. An in-depth risk-benefit assessment is required.",
+        ),
+        (
+            Colour::Red,
+            "Red: not recommended",
+            "Important caveats in many sub-areas. Collaboration is not recommended in general.",
+        ),
+    ]
+    .into_iter()
+    .map(|(colour, heading, meaning)| ColourGroup {
+        colour,
+        heading,
+        meaning,
+        areas: rulebook.areas().iter().filter(|a| a.colour == colour).collect(),
+    })
+    .collect();
+    ok(&HomePage {
+        layout: Layout::new(&state, "Screening EU-China research collaborations", "home"),
+        rulebook,
+        groups,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "area.html")]
+struct AreaPage<'a> {
+    layout: Layout,
+    area: &'a Area,
+}
+
+async fn area_get(State(state): State<AppState>, Path(code): Path<String>) -> AppResult<Response> {
+    let area = state.rulebook().area(&code).ok_or(AppError::NotFound)?;
+    ok(&AreaPage {
+        layout: Layout::new(&state, area.name.clone(), "home"),
+        area,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "rulebook.html")]
+struct RulebookPage<'a> {
+    layout: Layout,
+    rulebook: &'a Rulebook,
+    steps: &'a [Step],
+    rules: &'a [Rule],
+}
+
+async fn rulebook_get(State(state): State<AppState>) -> AppResult<Response> {
+    let rulebook = state.rulebook();
+    ok(&RulebookPage {
+        layout: Layout::new(&state, "Rulebook", "rulebook"),
+        rulebook,
+        steps: rulebook.steps(),
+        rules: rulebook.rules(),
+    })
+}

@@ -1,0 +1,72 @@
+//! What every page shares: the layout data, rendering and formatting helpers.
+
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use time::OffsetDateTime;
+use time::macros::format_description;
+
+use crate::error::AppResult;
+use crate::state::AppState;
+
+/// Data the base layout needs on every page.
+pub struct Layout {
+    pub title: String,
+    /// Which main navigation entry is current.
+    pub nav: &'static str,
+    pub rulebook_version: String,
+    /// A one-off confirmation after a redirect ("Draft saved").
+    pub notice: Option<&'static str>,
+}
+
+impl Layout {
+    pub fn new(state: &AppState, title: impl Into<String>, nav: &'static str) -> Self {
+        Layout {
+            title: title.into(),
+            nav,
+            rulebook_version: state.rulebook().version().to_owned(),
+            notice: None,
+        }
+    }
+
+    pub fn with_notice(mut self, notice: Option<&'static str>) -> Self {
+        self.notice = notice;
+        self
+    }
+}
+
+/// Renders a page with a status; a template error becomes a logged 500.
+pub fn render(status: StatusCode, page: &impl Template) -> AppResult<Response> {
+    Ok((status, Html(page.render()?)).into_response())
+}
+
+/// Renders a page with 200 OK.
+pub fn ok(page: &impl Template) -> AppResult<Response> {
+    render(StatusCode::OK, page)
+}
+
+/// "2026-11-28 19:45 UTC".
+pub fn datetime(t: &OffsetDateTime) -> String {
+    t.to_offset(time::UtcOffset::UTC)
+        .format(format_description!(
+            "[year]-[month]-[day] [hour]:[minute] UTC"
+        ))
+        .unwrap_or_default()
+}
+
+/// The fixed confirmations a redirect can ask for with `?notice=`; never user text.
+pub fn notice(code: Option<&str>) -> Option<&'static str> {
+    match code? {
+        "saved" => Some("Draft saved. You can leave and resume at any time."),
+        "created" => Some("Project created."),
+        "started" => Some("Assessment started. Your answers are saved at every step."),
+        "submitted" => Some("Assessment submitted. The answers are now locked."),
+        _ => None,
+    }
+}
+
+/// The query string that carries a notice.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct NoticeQuery {
+    pub notice: Option<String>,
+}

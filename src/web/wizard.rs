@@ -1,0 +1,815 @@
+//! The assessment wizard: one page per rulebook step, saved as a draft at every
+//! step, a review page, submission, and the result memo.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use uuid::Uuid;
+
+use crate::db;
+use crate::db::assessments::{Assessment, Saved};
+use crate::db::projects::Project;
+use crate::domain::answers::{AnswerValue, Answers, FieldError, check_value};
+use crate::domain::contract;
+use crate::domain::rulebook::{Colour, Condition, OptionsFrom, Question, QuestionKind, Rulebook};
+use crate::domain::verdict::{Evaluation, Finding, asked_answers, is_asked};
+use crate::error::{AppError, AppResult};
+use crate::screening::normalise_name;
+use crate::state::AppState;
+use crate::web::forms::{FormPairs, Typed, parse_id};
+use crate::web::layout::{Layout, NoticeQuery, datetime, notice, ok, render};
+use crate::web::register::{MatchView, match_view};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/assessments/{id}", get(result_get))
+        .route(
+            "/assessments/{id}/steps/{step}",
+            get(step_get).post(step_post),
+        )
+        .route("/assessments/{id}/review", get(review_get))
+        .route("/assessments/{id}/submit", post(submit_post))
+}
+
+/// An assessment with its project, loaded together for every page.
+struct Case {
+    assessment: Assessment,
+    project: Project,
+}
+
+async fn load_case(state: &AppState, raw_id: &str) -> AppResult<Case> {
+    let id = parse_id(raw_id)?;
+    let assessment = db::assessments::get(state.pool(), id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let project = db::projects::get(state.pool(), assessment.project_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(Case {
+        assessment,
+        project,
+    })
+}
+
+/// A step number from the path, 1-based; anything else is not found.
+fn step_index(rulebook: &Rulebook, raw: &str) -> AppResult<usize> {
+    match raw.parse::<usize>() {
+        Ok(n) if (1..=rulebook.steps().len()).contains(&n) => Ok(n - 1),
+        _ => Err(AppError::NotFound),
+    }
+}
+
+// ----- views -----
+
+pub struct StepNav {
+    pub number: usize,
+    pub title: String,
+    pub current: bool,
+    pub answered: usize,
+    pub total: usize,
+}
+
+pub struct OptionView {
+    pub value: String,
+    pub label: String,
+    pub help: Option<String>,
+    pub checked: bool,
+}
+
+pub struct GroupView {
+    pub label: String,
+    pub options: Vec<OptionView>,
+}
+
+pub struct QuestionView {
+    pub id: String,
+    /// How it is drawn: radio, select, checkbox, text or textarea.
+    pub control: &'static str,
+    pub label: String,
+    pub help: String,
+    pub source: Option<String>,
+    pub required: bool,
+    pub options: Vec<OptionView>,
+    pub groups: Vec<GroupView>,
+    pub text: String,
+    pub max_length: Option<usize>,
+    pub placeholder: Option<String>,
+    pub error: Option<String>,
+    /// Branching, for the script and for readers without it: (question, value, sentence).
+    pub condition: Option<(String, String, String)>,
+    /// On a conflict: the answer saved by someone else, when it differs.
+    pub newer: Option<String>,
+}
+
+pub struct ErrorLink {
+    pub field: String,
+    pub label: String,
+    pub message: String,
+}
+
+#[derive(Template)]
+#[template(path = "assessments/step.html")]
+struct StepPage {
+    layout: Layout,
+    project: Project,
+    assessment_id: Uuid,
+    lock_version: i32,
+    number: usize,
+    total: usize,
+    title: String,
+    intro: String,
+    steps: Vec<StepNav>,
+    questions: Vec<QuestionView>,
+    errors: Vec<ErrorLink>,
+    /// The register screening of the typed partner name, on the partner step.
+    partner: Option<MatchView>,
+    verdict: Colour,
+    open_findings: usize,
+    conflict: Option<String>,
+}
+
+fn typed_from_answers(answers: &Answers) -> Typed {
+    answers
+        .iter()
+        .map(|(k, v)| {
+            let values = match v {
+                AnswerValue::Text(s) => vec![s.clone()],
+                AnswerValue::Many(list) => list.clone(),
+            };
+            (k.clone(), values)
+        })
+        .collect()
+}
+
+fn question_view(
+    rulebook: &Rulebook,
+    q: &Question,
+    typed: &Typed,
+    errors: &[FieldError],
+) -> QuestionView {
+    let values: &[String] = typed.get(&q.id).map(Vec::as_slice).unwrap_or(&[]);
+    let option = |value: &str, label: &str, help: Option<&String>| OptionView {
+        value: value.to_owned(),
+        label: label.to_owned(),
+        help: help.cloned(),
+        checked: values.iter().any(|v| v == value),
+    };
+    let mut options = Vec::new();
+    let mut groups = Vec::new();
+    let control = match (q.kind, q.options_from) {
+        (QuestionKind::Text, _) if q.max_length.unwrap_or(0) > 300 => "textarea",
+        (QuestionKind::Text, _) => "text",
+        (_, Some(OptionsFrom::SubAreas)) => {
+            for area in rulebook.areas() {
+                groups.push(GroupView {
+                    label: area.name.clone(),
+                    options: area
+                        .sub_areas
+                        .iter()
+                        .map(|s| {
+                            let mut notes = vec![s.colour.word()];
+                            if s.dual_use {
+                                notes.push("dual use");
+                            }
+                            option(&s.code, &format!("{} ({})", s.name, notes.join(", ")), None)
+                        })
+                        .collect(),
+                });
+            }
+            "select"
+        }
+        (_, Some(OptionsFrom::Areas)) => {
+            for area in rulebook.areas() {
+                let help = format!("{}: {}", area.colour.word(), area.source);
+                options.push(option(&area.code, &area.name, Some(&help)));
+            }
+            "radio"
+        }
+        (QuestionKind::Many, _) => {
+            options = q
+                .options
+                .iter()
+                .map(|c| option(&c.value, &c.label, c.help.as_ref()))
+                .collect();
+            "checkbox"
+        }
+        _ => {
+            options = rulebook
+                .options(q)
+                .into_iter()
+                .map(|(value, label)| {
+                    let help = q
+                        .options
+                        .iter()
+                        .find(|c| c.value == value)
+                        .and_then(|c| c.help.as_ref());
+                    option(&value, &label, help)
+                })
+                .collect();
+            "radio"
+        }
+    };
+    let condition = match &q.asked_when {
+        Some(Condition::Is { question, value }) => rulebook.question(question).map(|parent| {
+            let sentence = format!(
+                "Asked only when \u{201c}{}\u{201d} is answered \u{201c}{}\u{201d}.",
+                parent.short,
+                rulebook.option_label(parent, value)
+            );
+            (question.clone(), value.clone(), sentence)
+        }),
+        _ => None,
+    };
+    QuestionView {
+        id: q.id.clone(),
+        control,
+        label: q.label.clone(),
+        help: q.help.clone(),
+        source: q.source.clone(),
+        required: q.required,
+        options,
+        groups,
+        text: values.first().cloned().unwrap_or_default(),
+        max_length: q.max_length,
+        placeholder: q.placeholder.clone(),
+        error: errors
+            .iter()
+            .find(|e| e.field == q.id)
+            .map(|e| e.message.clone()),
+        condition,
+        newer: None,
+    }
+}
+
+/// Progress per step: how many of the asked questions have an answer.
+fn step_navigation(rulebook: &Rulebook, answers: &Answers, current: usize) -> Vec<StepNav> {
+    rulebook
+        .steps()
+        .iter()
+        .enumerate()
+        .map(|(i, step)| {
+            let asked: Vec<&Question> = step
+                .questions
+                .iter()
+                .filter(|q| is_asked(rulebook, q, answers))
+                .collect();
+            StepNav {
+                number: i + 1,
+                title: step.title.clone(),
+                current: i == current,
+                answered: asked.iter().filter(|q| answers.is_answered(&q.id)).count(),
+                total: asked.len(),
+            }
+        })
+        .collect()
+}
+
+struct StepRender<'a> {
+    case: &'a Case,
+    rulebook: &'a Rulebook,
+    index: usize,
+    typed: Typed,
+    errors: Vec<FieldError>,
+    partner: Option<MatchView>,
+    lock_version: i32,
+    conflict: Option<(String, Answers)>,
+    notice: Option<&'static str>,
+}
+
+fn step_page(state: &AppState, r: StepRender<'_>) -> StepPage {
+    let step = &r.rulebook.steps()[r.index];
+    let answers = &r.case.assessment.answers.0;
+    let mut questions: Vec<QuestionView> = step
+        .questions
+        .iter()
+        .map(|q| question_view(r.rulebook, q, &r.typed, &r.errors))
+        .collect();
+    if let Some((_, newer)) = &r.conflict {
+        for (view, q) in questions.iter_mut().zip(&step.questions) {
+            let mine = r.typed.get(&q.id).cloned().unwrap_or_default();
+            let theirs = typed_from_answers(newer).remove(&q.id).unwrap_or_default();
+            if mine != theirs {
+                view.newer = Some(answer_text(r.rulebook, q, newer.get(&q.id)));
+            }
+        }
+    }
+    let errors = r
+        .errors
+        .iter()
+        .map(|e| ErrorLink {
+            field: e.field.clone(),
+            label: r
+                .rulebook
+                .question(&e.field)
+                .map_or_else(|| e.field.clone(), |q| q.short.clone()),
+            message: e.message.clone(),
+        })
+        .collect();
+    let evaluation = &r.case.assessment.evaluation.0;
+    StepPage {
+        layout: Layout::new(
+            state,
+            format!("{} \u{2013} {}", step.title, r.case.project.title),
+            "projects",
+        )
+        .with_notice(r.notice),
+        project: r.case.project.clone(),
+        assessment_id: r.case.assessment.id,
+        lock_version: r.lock_version,
+        number: r.index + 1,
+        total: r.rulebook.steps().len(),
+        title: step.title.clone(),
+        intro: step.intro.clone(),
+        steps: step_navigation(r.rulebook, answers, r.index),
+        questions,
+        errors,
+        partner: r.partner,
+        verdict: evaluation.verdict,
+        open_findings: evaluation.open_findings().count(),
+        conflict: r.conflict.map(|(message, _)| message),
+    }
+}
+
+async fn partner_view(state: &AppState, typed: &Typed) -> AppResult<Option<MatchView>> {
+    let Some(name) = typed.get(contract::PARTNER_NAME).and_then(|v| v.first()) else {
+        return Ok(None);
+    };
+    if name.trim().is_empty() {
+        return Ok(None);
+    }
+    let register = state.register().await?;
+    Ok(Some(match_view(name, register.find(name).as_ref())))
+}
+
+async fn step_get(
+    State(state): State<AppState>,
+    Path((id, step)): Path<(String, String)>,
+    Query(q): Query<NoticeQuery>,
+) -> AppResult<Response> {
+    let case = load_case(&state, &id).await?;
+    if !case.assessment.is_draft() {
+        return Ok(Redirect::to(&format!("/assessments/{}", case.assessment.id)).into_response());
+    }
+    let rulebook = state.rulebook().clone();
+    let index = step_index(&rulebook, &step)?;
+    let typed = typed_from_answers(&case.assessment.answers.0);
+    let partner = partner_view(&state, &typed).await?;
+    let lock_version = case.assessment.lock_version;
+    ok(&step_page(
+        &state,
+        StepRender {
+            case: &case,
+            rulebook: &rulebook,
+            index,
+            typed,
+            errors: Vec::new(),
+            partner,
+            lock_version,
+            conflict: None,
+            notice: notice(q.notice.as_deref()),
+        },
+    ))
+}
+
+/// Where the officer goes after saving a step.
+enum Action {
+    Next,
+    Back,
+    Save,
+    /// Save and show the register screening of the typed partner name.
+    Check,
+}
+
+async fn step_post(
+    State(state): State<AppState>,
+    Path((id, step)): Path<(String, String)>,
+    form: FormPairs,
+) -> AppResult<Response> {
+    let case = load_case(&state, &id).await?;
+    let rulebook = state.rulebook().clone();
+    let index = step_index(&rulebook, &step)?;
+    if !case.assessment.is_draft() {
+        return Err(AppError::Conflict(
+            "This assessment has been submitted, so its answers are locked and nothing was changed.".into(),
+        ));
+    }
+    let action = match form.first("_action") {
+        Some("back") => Action::Back,
+        Some("save") => Action::Save,
+        Some("check") => Action::Check,
+        _ => Action::Next,
+    };
+    let Some(lock_version) = form.first("_version").and_then(|v| v.parse::<i32>().ok()) else {
+        return Err(AppError::BadRequest(
+            "The form is missing its version; reload the page and try again.".into(),
+        ));
+    };
+
+    // Apply this step's fields to the saved answers; every field of the step is on the
+    // page, so a missing checkbox group means "none ticked".
+    let step_def = &rulebook.steps()[index];
+    let mut answers = case.assessment.answers.0.clone();
+    let mut typed = typed_from_answers(&answers);
+    let mut errors = Vec::new();
+    for q in &step_def.questions {
+        let value = match q.kind {
+            QuestionKind::Many => AnswerValue::Many(form.all(&q.id)),
+            _ => AnswerValue::Text(form.first(&q.id).unwrap_or_default().to_owned()),
+        };
+        typed.insert(
+            q.id.clone(),
+            match &value {
+                AnswerValue::Text(s) => vec![s.clone()],
+                AnswerValue::Many(v) => v.clone(),
+            },
+        );
+        match check_value(&rulebook, &q.id, value) {
+            Ok(v) => answers.set(&q.id, v),
+            Err(message) => errors.push(FieldError::new(&q.id, message)),
+        }
+    }
+    let on_this_step = |e: &FieldError| step_def.questions.iter().any(|q| q.id == e.field);
+    errors.extend(
+        answers
+            .cross_field_errors(&rulebook, false)
+            .into_iter()
+            .filter(on_this_step),
+    );
+    if matches!(action, Action::Next) {
+        for q in step_def.questions.iter().filter(|q| q.required) {
+            if !answers.is_answered(&q.id) && !errors.iter().any(|e| e.field == q.id) {
+                errors.push(FieldError::new(&q.id, "Required before you go on."));
+            }
+        }
+    }
+    if !errors.is_empty() {
+        let partner = partner_view(&state, &typed).await?;
+        let page = step_page(
+            &state,
+            StepRender {
+                case: &case,
+                rulebook: &rulebook,
+                index,
+                typed,
+                errors,
+                partner,
+                lock_version,
+                conflict: None,
+                notice: None,
+            },
+        );
+        return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
+    }
+
+    let answers = asked_answers(&rulebook, &answers);
+    let target = match action {
+        Action::Next => index + 1,
+        Action::Back => index.saturating_sub(1),
+        Action::Save | Action::Check => index,
+    };
+    let (evaluation, _) = state.evaluate(&answers).await?;
+    let saved = Saved {
+        answers: &answers,
+        evaluation: &evaluation,
+        current_step: (target.min(rulebook.steps().len() - 1) + 1) as i32,
+        partner_normalised: answers.text(contract::PARTNER_NAME).map(normalise_name),
+    };
+    let mut tx = state.pool().begin().await?;
+    if !db::assessments::save_draft(&mut tx, case.assessment.id, lock_version, &saved).await? {
+        tx.rollback().await?;
+        return conflict_page(
+            &state,
+            &rulebook,
+            index,
+            typed,
+            lock_version,
+            case.assessment.id,
+        )
+        .await;
+    }
+    tx.commit().await?;
+
+    let id = case.assessment.id;
+    let location = match action {
+        Action::Next if target >= rulebook.steps().len() => format!("/assessments/{id}/review"),
+        Action::Save => format!("/assessments/{id}/steps/{}?notice=saved", target + 1),
+        Action::Check => format!("/assessments/{id}/steps/{}#partner-screening", target + 1),
+        _ => format!("/assessments/{id}/steps/{}", target + 1),
+    };
+    Ok(Redirect::to(&location).into_response())
+}
+
+/// Someone saved the draft after this form was opened: show what they saved next to
+/// what was typed, and let the officer save again knowingly.
+async fn conflict_page(
+    state: &AppState,
+    rulebook: &Rulebook,
+    index: usize,
+    typed: Typed,
+    my_version: i32,
+    id: Uuid,
+) -> AppResult<Response> {
+    let case = load_case(state, &id.to_string()).await?;
+    if !case.assessment.is_draft() {
+        return Err(AppError::Conflict(
+            "While you were editing, this assessment was submitted, so its answers are locked. \
+             Your entries on this page were not saved."
+                .into(),
+        ));
+    }
+    tracing::info!(assessment = %id, my_version, newer = case.assessment.lock_version, "edit conflict");
+    let message = format!(
+        "Someone else saved this draft at {} while you were editing. Nothing you typed was saved. \
+         Your entries are kept below; where the newer saved answer differs it is shown under the question. \
+         Save again to keep your entries, or reload the step to take the newer answers.",
+        datetime(&case.assessment.updated_at)
+    );
+    let newer = case.assessment.answers.0.clone();
+    let partner = partner_view(state, &typed).await?;
+    let lock_version = case.assessment.lock_version;
+    let page = step_page(
+        state,
+        StepRender {
+            case: &case,
+            rulebook,
+            index,
+            typed,
+            errors: Vec::new(),
+            partner,
+            lock_version,
+            conflict: Some((message, newer)),
+            notice: None,
+        },
+    );
+    render(StatusCode::CONFLICT, &page)
+}
+
+// ----- review and submission -----
+
+pub struct AnswerRow {
+    pub id: String,
+    pub label: String,
+    pub answer: String,
+    pub answered: bool,
+}
+
+pub struct StepAnswers {
+    pub number: usize,
+    pub title: String,
+    pub rows: Vec<AnswerRow>,
+}
+
+/// An answer in words, as a reviewer reads it.
+fn answer_text(rulebook: &Rulebook, q: &Question, value: Option<&AnswerValue>) -> String {
+    match value {
+        None => "Not answered".to_owned(),
+        Some(AnswerValue::Text(s)) if q.kind == QuestionKind::Text => s.clone(),
+        Some(AnswerValue::Text(s)) => rulebook.option_label(q, s),
+        Some(AnswerValue::Many(v)) if v.is_empty() => "Not answered".to_owned(),
+        Some(AnswerValue::Many(v)) => v
+            .iter()
+            .map(|x| rulebook.option_label(q, x))
+            .collect::<Vec<_>>()
+            .join("; "),
+    }
+}
+
+fn answers_by_step(rulebook: &Rulebook, answers: &Answers) -> Vec<StepAnswers> {
+    rulebook
+        .steps()
+        .iter()
+        .enumerate()
+        .map(|(i, step)| StepAnswers {
+            number: i + 1,
+            title: step.title.clone(),
+            rows: step
+                .questions
+                .iter()
+                .filter(|q| is_asked(rulebook, q, answers))
+                .map(|q| AnswerRow {
+                    id: q.id.clone(),
+                    label: q.label.clone(),
+                    answer: answer_text(rulebook, q, answers.get(&q.id)),
+                    answered: answers.is_answered(&q.id),
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+#[derive(Template)]
+#[template(path = "assessments/review.html")]
+struct ReviewPage {
+    layout: Layout,
+    project: Project,
+    assessment_id: Uuid,
+    lock_version: i32,
+    steps: Vec<StepAnswers>,
+    unanswered: usize,
+    evaluation: Evaluation,
+    errors: Vec<ErrorLink>,
+}
+
+fn review_page(
+    state: &AppState,
+    rulebook: &Rulebook,
+    case: Case,
+    errors: Vec<ErrorLink>,
+) -> ReviewPage {
+    let answers = &case.assessment.answers.0;
+    let steps = answers_by_step(rulebook, answers);
+    let unanswered = steps
+        .iter()
+        .flat_map(|s| &s.rows)
+        .filter(|r| !r.answered)
+        .count();
+    ReviewPage {
+        layout: Layout::new(
+            state,
+            format!("Review \u{2013} {}", case.project.title),
+            "projects",
+        ),
+        lock_version: case.assessment.lock_version,
+        assessment_id: case.assessment.id,
+        evaluation: case.assessment.evaluation.0.clone(),
+        project: case.project,
+        steps,
+        unanswered,
+        errors,
+    }
+}
+
+async fn review_get(State(state): State<AppState>, Path(id): Path<String>) -> AppResult<Response> {
+    let case = load_case(&state, &id).await?;
+    if !case.assessment.is_draft() {
+        return Ok(Redirect::to(&format!("/assessments/{}", case.assessment.id)).into_response());
+    }
+    let rulebook = state.rulebook().clone();
+    ok(&review_page(&state, &rulebook, case, Vec::new()))
+}
+
+async fn submit_post(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    form: FormPairs,
+) -> AppResult<Response> {
+    let case = load_case(&state, &id).await?;
+    let rulebook = state.rulebook().clone();
+    let Some(lock_version) = form.first("_version").and_then(|v| v.parse::<i32>().ok()) else {
+        return Err(AppError::BadRequest(
+            "The form is missing its version; reload the page and try again.".into(),
+        ));
+    };
+    if !case.assessment.is_draft() {
+        return Err(AppError::Conflict(
+            "This assessment was already submitted; nothing was changed.".into(),
+        ));
+    }
+    // Re-check everything against the active rulebook: it may have changed since the draft began.
+    let answers = asked_answers(&rulebook, &case.assessment.answers.0);
+    let json = serde_json::to_value(&answers).map_err(anyhow::Error::from)?;
+    let mut problems: Vec<FieldError> = match Answers::from_json(&rulebook, &json) {
+        Ok(_) => Vec::new(),
+        Err(errors) => errors,
+    };
+    if problems.is_empty() && lock_version != case.assessment.lock_version {
+        problems.push(FieldError::new(
+            "",
+            "The draft changed after you opened this page. Check the answers below, then submit again.",
+        ));
+    }
+    if !problems.is_empty() {
+        let errors = problems
+            .into_iter()
+            .map(|e| ErrorLink {
+                label: rulebook
+                    .question(&e.field)
+                    .map_or_else(String::new, |q| q.short.clone()),
+                field: e.field,
+                message: e.message,
+            })
+            .collect();
+        return render(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &review_page(&state, &rulebook, case, errors),
+        );
+    }
+
+    let (evaluation, _) = state.evaluate(&answers).await?;
+    let saved = Saved {
+        answers: &answers,
+        evaluation: &evaluation,
+        current_step: rulebook.steps().len() as i32,
+        partner_normalised: answers.text(contract::PARTNER_NAME).map(normalise_name),
+    };
+    let mut tx = state.pool().begin().await?;
+    let submitted = db::assessments::save_draft(&mut tx, case.assessment.id, lock_version, &saved)
+        .await?
+        && db::assessments::mark_submitted(&mut tx, case.assessment.id).await?;
+    if !submitted {
+        // Nothing is written: the draft stays exactly as it was.
+        tx.rollback().await?;
+        return Err(AppError::Conflict(
+            "The draft changed while you were submitting it. Nothing was submitted; open the review page again.".into(),
+        ));
+    }
+    tx.commit().await?;
+    tracing::info!(assessment = %case.assessment.id, verdict = %evaluation.verdict, "assessment submitted");
+    Ok(Redirect::to(&format!(
+        "/assessments/{}?notice=submitted",
+        case.assessment.id
+    ))
+    .into_response())
+}
+
+// ----- the result memo -----
+
+pub struct FindingView {
+    pub finding: Finding,
+    pub question_label: String,
+    pub step_number: Option<usize>,
+    pub resolved_by: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "assessments/result.html")]
+struct ResultPage {
+    layout: Layout,
+    project: Project,
+    assessment: Assessment,
+    evaluation: Evaluation,
+    open: Vec<FindingView>,
+    resolved: Vec<FindingView>,
+    steps: Vec<StepAnswers>,
+    area: String,
+    sub_area: String,
+    partner_name: String,
+    benefit_notes: Option<String>,
+    mitigations: Vec<String>,
+}
+
+async fn result_get(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<NoticeQuery>,
+) -> AppResult<Response> {
+    let case = load_case(&state, &id).await?;
+    // The memo is worded by the rulebook version that computed it, not today's.
+    let rulebook: Arc<Rulebook> = state
+        .rulebook_version(&case.assessment.rulebook_version)
+        .await?;
+    let answers = &case.assessment.answers.0;
+    let evaluation = case.assessment.evaluation.0.clone();
+    let view = |f: &Finding| FindingView {
+        question_label: rulebook
+            .question(&f.question)
+            .map_or_else(|| f.question.clone(), |q| q.label.clone()),
+        step_number: rulebook.step_of(&f.question).map(|s| s + 1),
+        resolved_by: f
+            .resolved_by
+            .iter()
+            .map(|m| rulebook.mitigation_label(m))
+            .collect(),
+        finding: f.clone(),
+    };
+    let area = answers
+        .text(contract::AREA)
+        .and_then(|a| rulebook.area(a))
+        .map_or_else(|| "Not chosen".to_owned(), |a| a.name.clone());
+    let sub_area = answers
+        .text(contract::SUB_AREA)
+        .and_then(|s| rulebook.sub_area(s))
+        .map_or_else(|| "Not chosen".to_owned(), |(_, s)| s.name.clone());
+    let mitigations = answers
+        .list(contract::MITIGATIONS)
+        .iter()
+        .map(|m| rulebook.mitigation_label(m))
+        .collect();
+    ok(&ResultPage {
+        layout: Layout::new(
+            &state,
+            format!("Verdict \u{2013} {}", case.project.title),
+            "projects",
+        )
+        .with_notice(notice(q.notice.as_deref())),
+        open: evaluation.open_findings().map(view).collect(),
+        resolved: evaluation.resolved_findings().map(view).collect(),
+        steps: answers_by_step(&rulebook, answers),
+        partner_name: answers
+            .text(contract::PARTNER_NAME)
+            .unwrap_or("Not named")
+            .to_owned(),
+        benefit_notes: answers.text(contract::BENEFIT_NOTES).map(str::to_owned),
+        area,
+        sub_area,
+        mitigations,
+        evaluation,
+        project: case.project,
+        assessment: case.assessment,
+    })
+}

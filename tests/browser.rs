@@ -1,0 +1,332 @@
+//! A real headless Chromium, driven over WebDriver, walks an assessment from a new
+//! project to the verdict. Without Chromium and chromedriver the test says loudly that
+//! it skipped, unless TRIAGE_REQUIRE_BROWSER=1 (CI), where that is a failure.
+
+mod common;
+
+use std::net::TcpListener as StdListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::json;
+
+use common::TestApp;
+
+const CHROMIUM: &[&str] = &[
+    "/usr/bin/chromium",
+    "/usr/bin/chromium-browser",
+    "/usr/bin/google-chrome",
+];
+const CHROMEDRIVER: &[&str] = &["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"];
+
+fn find(candidates: &[&str]) -> Option<String> {
+    candidates
+        .iter()
+        .find(|p| Path::new(p).exists())
+        .map(|p| (*p).to_owned())
+}
+
+/// Chromium and its driver, or `None` after saying loudly why the test is skipped.
+fn browser_or_skip() -> Option<(String, String)> {
+    match (find(CHROMIUM), find(CHROMEDRIVER)) {
+        (Some(chromium), Some(driver)) => Some((chromium, driver)),
+        _ => {
+            let message = "SKIPPED: browser test needs chromium and chromedriver \
+                           (apt-get install chromium chromium-driver)";
+            if std::env::var("TRIAGE_REQUIRE_BROWSER").is_ok_and(|v| v == "1") {
+                panic!("{message}, and TRIAGE_REQUIRE_BROWSER=1 makes that a failure");
+            }
+            eprintln!("\n********************************************************************");
+            eprintln!("{message}");
+            eprintln!("********************************************************************\n");
+            None
+        }
+    }
+}
+
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    StdListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("port")
+}
+
+async fn start_browser(chromium: &str, driver: &str) -> (Driver, Client, tempdir::Dir) {
+    let port = free_port();
+    let child = Command::new(driver)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting chromedriver");
+    let driver = Driver(child);
+    let start = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "chromedriver did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let profile = tempdir::Dir::new();
+    let caps = json!({
+        "goog:chromeOptions": {
+            "binary": chromium,
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-first-run", "--window-size=1280,1000",
+                format!("--user-data-dir={}", profile.path.display()),
+            ]
+        }
+    });
+    let client = ClientBuilder::new(HttpConnector::new())
+        .capabilities(caps.as_object().cloned().expect("object"))
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("connecting to chromedriver");
+    (driver, client, profile)
+}
+
+/// A throwaway Chromium profile directory.
+mod tempdir {
+    pub struct Dir {
+        pub path: std::path::PathBuf,
+    }
+    impl Dir {
+        pub fn new() -> Self {
+            let path = std::env::temp_dir()
+                .join(format!("triage-chromium-{}", uuid::Uuid::new_v4().simple()));
+            std::fs::create_dir_all(&path).expect("profile dir");
+            Dir { path }
+        }
+    }
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+async fn click(c: &Client, css: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no element {css}: {e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("clicking {css}: {e}"));
+}
+
+async fn type_into(c: &Client, css: &str, text: &str) {
+    let el = c
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no element {css}: {e}"));
+    el.clear().await.ok();
+    el.send_keys(text)
+        .await
+        .unwrap_or_else(|e| panic!("typing into {css}: {e}"));
+}
+
+async fn page_text(c: &Client) -> String {
+    c.find(Locator::Css("main"))
+        .await
+        .expect("main")
+        .text()
+        .await
+        .expect("text")
+}
+
+async fn next(c: &Client) {
+    click(c, "button[name=_action][value=next]").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_officer_creates_a_project_walks_every_step_and_reads_the_verdict() {
+    let Some((chromium, driver)) = browser_or_skip() else {
+        return;
+    };
+    let app = TestApp::new().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let router = app.router.clone();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let (_driver, c, _profile) = start_browser(&chromium, &driver).await;
+
+    // A new project.
+    c.goto(&format!("{base}/projects/new")).await.expect("goto");
+    type_into(&c, "#title", "Quantum-safe clinical data exchange").await;
+    type_into(&c, "#lead_researcher", "Prof. Maria Lind").await;
+    type_into(
+        &c,
+        "#summary",
+        "Joint work on privacy-preserving analysis of hospital records.",
+    )
+    .await;
+    click(&c, "form button[type=submit]").await;
+    assert!(page_text(&c).await.contains("Project created"));
+    click(&c, "form[action$='/assessments'] button").await;
+
+    // Step 1: the script offers only the chosen area's sub-areas.
+    assert!(page_text(&c).await.contains("Step 1 of 9"));
+    click(&c, "#area-clinical_health").await;
+    c.find(Locator::Css("#sub_area"))
+        .await
+        .expect("sub_area")
+        .select_by_value("clin_ehealth")
+        .await
+        .expect("select");
+    click(&c, "#research_stage-applied").await;
+    click(&c, "#dual_use_potential-no").await;
+    click(&c, "#intended_military_use-no").await;
+    click(&c, "#surveillance_use-no").await;
+    next(&c).await;
+
+    // Step 2: the register match appears while typing.
+    assert!(page_text(&c).await.contains("Step 2 of 9"));
+    type_into(&c, "#partner_name", "Harbin Inst. of Technology").await;
+    let start = Instant::now();
+    loop {
+        let screening = c
+            .find(Locator::Css("#partner-screening"))
+            .await
+            .expect("screening")
+            .text()
+            .await
+            .unwrap_or_default();
+        if screening.contains("US Entity List") {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "no live register match: {screening}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    click(&c, "#partner_type-university").await;
+    type_into(&c, "#partner_location", "Harbin, Heilongjiang").await;
+    for id in [
+        "partner_military_links-no",
+        "partner_restricted_list-no",
+        "affiliations_disclosed-yes",
+        "talent_programme-no",
+        "partner_funding-nsfc",
+        "local_rules_checked-yes",
+    ] {
+        click(&c, &format!("#{id}")).await;
+    }
+    next(&c).await;
+
+    // Step 3: the licence question appears only for controlled items.
+    let licence = c
+        .find(Locator::Css("#q-export_licence"))
+        .await
+        .expect("licence block");
+    assert!(
+        !licence.is_displayed().await.expect("displayed"),
+        "licence question hidden until items are controlled"
+    );
+    click(&c, "#export_controlled_items-yes").await;
+    assert!(licence.is_displayed().await.expect("displayed"));
+    click(&c, "#export_controlled_items-no").await;
+    next(&c).await;
+
+    for (step, ids) in [
+        (
+            4,
+            vec![
+                "personal_data-yes",
+                "human_genetic_resources-no",
+                "scientific_data_in_china-no",
+                "important_data-no",
+                "data_stored_in_china_only-no",
+            ],
+        ),
+        (
+            5,
+            vec![
+                "equal_access-full",
+                "ipr_agreement-signed",
+                "publication_freedom-yes",
+                "fair_contribution-yes",
+                "mobility_equal-yes",
+            ],
+        ),
+        (
+            6,
+            vec![
+                "human_subjects-yes",
+                "ethics_approval_both-yes",
+                "animal_research-none",
+                "germline_editing-no",
+            ],
+        ),
+        (
+            7,
+            vec![
+                "sensitive_topics-no",
+                "pressure_signs-no",
+                "dependency-no",
+                "shared_it_systems-no",
+            ],
+        ),
+        (
+            8,
+            vec!["benefits-global_challenge", "benefits-unique_access"],
+        ),
+        (
+            9,
+            vec![
+                "mitigations-legal_compliance_review",
+                "mitigations-data_management_plan",
+            ],
+        ),
+    ] {
+        assert!(
+            page_text(&c).await.contains(&format!("Step {step} of 9")),
+            "step {step}"
+        );
+        for id in ids {
+            click(&c, &format!("#{id}")).await;
+        }
+        next(&c).await;
+    }
+
+    // Review, submit, verdict.
+    let text = page_text(&c).await;
+    assert!(text.contains("Review and submit"), "{text}");
+    click(&c, "form.submit-form button").await;
+    let memo = page_text(&c).await;
+    assert!(memo.contains("Verdict: Red"), "{memo}");
+    assert!(memo.contains("Baseline:"));
+    assert!(
+        memo.contains("Partner on a sanctions") || memo.contains("restricted"),
+        "{memo}"
+    );
+    assert!(memo.contains("Harbin Institute of Technology"));
+    assert!(
+        memo.contains("Resolved findings"),
+        "personal data is resolved by the two mitigations"
+    );
+    assert!(
+        memo.contains("Benefits: High"),
+        "two benefits plus e-health on the Strategic Agenda"
+    );
+    assert!(memo.contains(app.state.rulebook().version()));
+
+    c.close().await.expect("closing the browser");
+}

@@ -1,0 +1,325 @@
+//! The `triage` binary as a user runs it: the embedded PostgreSQL, migrate,
+//! import-register, health checks and graceful shutdown.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use axum::http::StatusCode;
+use common::{TestApp, TestDb};
+
+fn triage() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_triage"));
+    cmd.env_remove("DATABASE_URL")
+        .env("RUST_LOG", "triage=info");
+    cmd
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A plain HTTP/1.0 GET, enough for a smoke test without a client library.
+fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let status = response.split_whitespace().nth(1)?.parse().ok()?;
+    Some((status, response))
+}
+
+fn wait_healthy(child: &mut Child, port: u16) {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(120) {
+        if let Some((200, _)) = http_get(port, "/healthz") {
+            return;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("triage exited early with {status}");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    panic!("triage did not become healthy in time");
+}
+
+fn terminate(child: &mut Child) -> std::process::ExitStatus {
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM");
+    let start = Instant::now();
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            return status;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "triage did not stop after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A data directory the unprivileged PostgreSQL user can reach.
+fn scratch_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("triage-cli-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+fn postmaster_running(data: &Path) -> bool {
+    data.join("postgres")
+        .join("cluster")
+        .join("postmaster.pid")
+        .exists()
+        || std::fs::read_dir(data.join("postgres"))
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .any(|e| e.path().join("postmaster.pid").exists())
+            })
+            .unwrap_or(false)
+}
+
+#[test]
+fn serve_without_configuration_starts_and_stops_its_own_postgres_and_reuses_it() {
+    let data = scratch_dir();
+    for round in 0..2 {
+        let port = free_port();
+        let mut child = triage()
+            .arg("serve")
+            .env("TRIAGE_DATA_DIR", &data)
+            .env("BIND_ADDR", format!("127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting triage");
+        wait_healthy(&mut child, port);
+        let (status, page) = http_get(port, "/").expect("home page");
+        assert_eq!(status, 200, "round {round}");
+        assert!(page.contains("Research areas by colour"));
+        let (status, page) = http_get(port, "/register").expect("register");
+        assert_eq!(status, 200);
+        assert!(
+            page.contains("Harbin Institute of Technology"),
+            "the default register is loaded on first start"
+        );
+        let exit = terminate(&mut child);
+        assert!(exit.success(), "round {round}: graceful exit, got {exit}");
+        assert!(
+            !postmaster_running(&data),
+            "round {round}: the embedded PostgreSQL is stopped on shutdown"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&data);
+}
+
+#[tokio::test]
+async fn migrate_and_import_register_work_from_the_shell() {
+    let db = TestDb::new().await;
+    let out = triage()
+        .arg("migrate")
+        .env("DATABASE_URL", db.url())
+        .output()
+        .expect("migrate");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("migrations applied"));
+
+    let dir = scratch_dir();
+    let csv = dir.join("register.csv");
+    std::fs::write(
+        &csv,
+        "name,aliases,city,province,kind,flags,note,source,as_of\n\
+         Example Defence Institute,EDI,Xi'an,Shaanxi,defence_affiliated,military_links|restricted_list,Test entry,Test list,2026-10\n\
+         Fudan University,,Shanghai,Shanghai,university,,,general,2026-10\n",
+    )
+    .expect("csv");
+    let out = triage()
+        .arg("import-register")
+        .arg(&csv)
+        .env("DATABASE_URL", db.url())
+        .output()
+        .expect("import");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("imported 2 register entries"));
+    let names: Vec<String> =
+        sqlx::query_scalar("SELECT name FROM register_entries ORDER BY position")
+            .fetch_all(&db.pool)
+            .await
+            .expect("entries");
+    assert_eq!(names, ["Example Defence Institute", "Fudan University"]);
+
+    // A bad file names its line and changes nothing.
+    std::fs::write(
+        &csv,
+        "name,aliases,city,province,kind,flags,note,source,as_of\n,,,,university,,,,\n",
+    )
+    .expect("csv");
+    let out = triage()
+        .arg("import-register")
+        .arg(&csv)
+        .env("DATABASE_URL", db.url())
+        .output()
+        .expect("import");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("line 2"), "{stderr}");
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM register_entries")
+        .fetch_one(&db.pool)
+        .await
+        .expect("count");
+    assert_eq!(n, 2);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn an_imported_register_is_used_by_running_servers() {
+    let app = TestApp::new().await;
+    let r = app
+        .get("/register/match?name=Example%20Defence%20Institute")
+        .await;
+    r.assert_contains("no entry found");
+    let dir = scratch_dir();
+    let csv = dir.join("register.csv");
+    std::fs::write(
+        &csv,
+        "name,aliases,city,province,kind,flags,note,source,as_of\n\
+         Example Defence Institute,EDI,Xi'an,Shaanxi,defence_affiliated,restricted_list,Test entry,Test list,2026-10\n",
+    )
+    .expect("csv");
+    let out = triage()
+        .arg("import-register")
+        .arg(&csv)
+        .env("DATABASE_URL", app.db.url())
+        .output()
+        .expect("import");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = app
+        .get("/register/match?name=example%20defence%20institute")
+        .await;
+    r.assert_contains("Test list");
+    let r = app
+        .post_json(
+            "/api/v1/evaluate",
+            r#"{"answers": {"area": "green_development", "partner_name": "EDI"}}"#,
+        )
+        .await;
+    assert_eq!(r.json()["verdict"], "red");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn health_is_503_when_the_database_is_gone() {
+    let app = TestApp::new().await;
+    assert_eq!(app.get("/healthz").await.status, StatusCode::OK);
+    app.state.pool().close().await;
+    let r = app.get("/healthz").await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+}
+
+#[test]
+fn a_bad_rulebook_file_is_refused_at_start_naming_the_entry() {
+    let dir = scratch_dir();
+    let bad = dir.join("rulebook.toml");
+    let text = triage::state::DEFAULT_RULEBOOK.replacen(
+        "resolved_by = [\"",
+        "resolved_by = [\"no_such_mitigation\", \"",
+        1,
+    );
+    std::fs::write(&bad, text).expect("write");
+    let out = triage()
+        .arg("migrate")
+        .env("TRIAGE_RULEBOOK", &bad)
+        .env("DATABASE_URL", "postgres://nobody@127.0.0.1:1/none")
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no_such_mitigation"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn the_embedded_postgres_is_created_once_reused_and_stopped() {
+    use sqlx::Connection;
+    use triage::db::embedded::EmbeddedPostgres;
+
+    let data = scratch_dir();
+    let first = EmbeddedPostgres::start(&data).await.expect("cold start");
+    assert!(first.started_here());
+    first.ensure_database("triage").await.expect("create");
+    first.ensure_database("triage").await.expect("idempotent");
+    let mut conn = sqlx::PgConnection::connect_with(&first.connect_options("triage"))
+        .await
+        .expect("connect");
+    let one: i32 = sqlx::query_scalar("SELECT 1")
+        .fetch_one(&mut conn)
+        .await
+        .expect("query");
+    assert_eq!(one, 1);
+    drop(conn);
+
+    // A second process finds it running and leaves it running.
+    let second = EmbeddedPostgres::start(&data).await.expect("warm start");
+    assert!(!second.started_here());
+    second.stop().await.expect("no-op stop");
+    assert!(postmaster_running(&data));
+
+    first.stop().await.expect("stop");
+    assert!(!postmaster_running(&data));
+
+    // The files are reused on the next start: the database is still there.
+    let again = EmbeddedPostgres::start(&data).await.expect("restart");
+    assert!(again.started_here());
+    let mut conn = sqlx::PgConnection::connect_with(&again.connect_options("triage"))
+        .await
+        .expect("database kept");
+    let _: i32 = sqlx::query_scalar("SELECT 1")
+        .fetch_one(&mut conn)
+        .await
+        .expect("query");
+    drop(conn);
+    again.stop().await.expect("stop");
+    let _ = std::fs::remove_dir_all(&data);
+}
+
+#[tokio::test]
+async fn concurrent_starts_on_a_new_data_directory_both_succeed() {
+    use triage::db::embedded::EmbeddedPostgres;
+    let data = scratch_dir();
+    let (a, b) = tokio::join!(
+        EmbeddedPostgres::start(&data),
+        EmbeddedPostgres::start(&data)
+    );
+    let (a, b) = (a.expect("first"), b.expect("second"));
+    assert!(
+        a.started_here() != b.started_here(),
+        "exactly one of them started it"
+    );
+    a.ensure_database("x").await.expect("usable");
+    b.stop().await.expect("stop");
+    a.stop().await.expect("stop");
+    assert!(!postmaster_running(&data));
+    let _ = std::fs::remove_dir_all(&data);
+}
