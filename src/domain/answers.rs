@@ -150,7 +150,12 @@ impl Answers {
                 }
             }
         }
-        errors.extend(answers.cross_field_errors(rulebook, true));
+        // A field already refused is not also reported as missing or mismatched.
+        for e in answers.cross_field_errors(rulebook, true) {
+            if !errors.iter().any(|x| x.field == e.field) {
+                errors.push(e);
+            }
+        }
         if errors.is_empty() {
             Ok(answers)
         } else {
@@ -272,5 +277,70 @@ fn unknown_option(
         )
     } else {
         format!("`{shown}` is not an option of this question")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn rulebook() -> Rulebook {
+        Rulebook::parse(include_str!("../../rulebook/rulebook.toml")).expect("valid rulebook")
+    }
+
+    #[test]
+    fn valid_answers_are_normalised() {
+        let rb = rulebook();
+        let answers = Answers::from_json(
+            &rb,
+            &json!({"area": "ai", "sub_area": "ai_nlp", "partner_name": "  Fudan University ", "benefits": ["unique_access", "unique_access"], "partner_location": "   "}),
+        )
+        .expect("valid");
+        assert_eq!(answers.text("partner_name"), Some("Fudan University"));
+        assert_eq!(answers.list("benefits"), ["unique_access"]);
+        assert!(!answers.is_answered("partner_location"));
+    }
+
+    #[test]
+    fn every_kind_of_mistake_is_named_by_field() {
+        let rb = rulebook();
+        let errors = Answers::from_json(
+            &rb,
+            &json!({
+                "sub_area": "ai_nlp", "area": "quantum", "whatever": 1, "dependency": true,
+                "benefits": "unique_access", "mitigations": ["nope"], "animal_research": ["none", "non_human_primates"],
+                "research_stage": ["basic"], "partner_name": "x\u{0}y"
+            }),
+        )
+        .expect_err("invalid");
+        let mut fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        fields.sort_unstable();
+        assert_eq!(
+            fields,
+            ["animal_research", "benefits", "dependency", "mitigations", "partner_name", "research_stage", "sub_area", "whatever"]
+        );
+    }
+
+    #[test]
+    fn area_is_required_and_must_be_known() {
+        let rb = rulebook();
+        let errors = Answers::from_json(&rb, &json!({})).expect_err("no area");
+        assert_eq!(errors, [FieldError::new("area", "is required: choose the research area")]);
+        let errors = Answers::from_json(&rb, &json!({"area": "astrology"})).expect_err("bad area");
+        assert_eq!(errors.len(), 1);
+        assert!(errors[0].message.contains("not an option"));
+        let errors = Answers::from_json(&rb, &json!({"area": null})).expect_err("null area");
+        assert_eq!(errors[0].field, "area");
+        assert!(Answers::from_json(&rb, &json!([])).is_err());
+    }
+
+    #[test]
+    fn text_answers_have_a_length_limit() {
+        let rb = rulebook();
+        let long = "x".repeat(301);
+        let errors = Answers::from_json(&rb, &json!({"area": "ai", "partner_name": long})).expect_err("too long");
+        assert_eq!(errors[0].field, "partner_name");
     }
 }
