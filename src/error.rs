@@ -12,6 +12,8 @@ pub enum AppError {
     NotFound,
     #[error("bad request: {0}")]
     BadRequest(String),
+    #[error("request body too large")]
+    TooLarge,
     /// Someone else saved first; carries a message for the page.
     #[error("conflict: {0}")]
     Conflict(String),
@@ -42,6 +44,11 @@ impl IntoResponse for AppError {
                 "There is nothing at this address, or it is not yours to see.".to_owned(),
             ),
             AppError::BadRequest(m) => (StatusCode::BAD_REQUEST, "Bad request", m.clone()),
+            AppError::TooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Too much text",
+                "The form was larger than triage accepts. Shorten the longest entries and send it again.".to_owned(),
+            ),
             AppError::Conflict(m) => (StatusCode::CONFLICT, "Changed by someone else", m.clone()),
             AppError::Database(_) | AppError::Template(_) | AppError::Internal(_) => {
                 tracing::error!(error = ?self, "request failed");

@@ -140,13 +140,24 @@ async fn type_into(c: &Client, css: &str, text: &str) {
         .unwrap_or_else(|e| panic!("typing into {css}: {e}"));
 }
 
-async fn page_text(c: &Client) -> String {
-    c.find(Locator::Css("main"))
-        .await
-        .expect("main")
-        .text()
-        .await
-        .expect("text")
+/// The text of `main` once it contains `needle`: after a click the old page may still be
+/// showing, so this waits for the new one.
+async fn wait_for_text(c: &Client, needle: &str) -> String {
+    let start = Instant::now();
+    loop {
+        let text = match c.find(Locator::Css("main")).await {
+            Ok(main) => main.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        if text.contains(needle) {
+            return text;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "page never showed {needle:?}; it shows:\n{text}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 async fn next(c: &Client) {
@@ -178,11 +189,11 @@ async fn an_officer_creates_a_project_walks_every_step_and_reads_the_verdict() {
     )
     .await;
     click(&c, "form button[type=submit]").await;
-    assert!(page_text(&c).await.contains("Project created"));
+    wait_for_text(&c, "Project created").await;
     click(&c, "form[action$='/assessments'] button").await;
 
     // Step 1: the script offers only the chosen area's sub-areas.
-    assert!(page_text(&c).await.contains("Step 1 of 9"));
+    wait_for_text(&c, "Step 1 of 9").await;
     click(&c, "#area-clinical_health").await;
     c.find(Locator::Css("#sub_area"))
         .await
@@ -197,7 +208,7 @@ async fn an_officer_creates_a_project_walks_every_step_and_reads_the_verdict() {
     next(&c).await;
 
     // Step 2: the register match appears while typing.
-    assert!(page_text(&c).await.contains("Step 2 of 9"));
+    wait_for_text(&c, "Step 2 of 9").await;
     type_into(&c, "#partner_name", "Harbin Inst. of Technology").await;
     let start = Instant::now();
     loop {
@@ -232,6 +243,7 @@ async fn an_officer_creates_a_project_walks_every_step_and_reads_the_verdict() {
     next(&c).await;
 
     // Step 3: the licence question appears only for controlled items.
+    wait_for_text(&c, "Step 3 of 9").await;
     let licence = c
         .find(Locator::Css("#q-export_licence"))
         .await
@@ -296,10 +308,7 @@ async fn an_officer_creates_a_project_walks_every_step_and_reads_the_verdict() {
             ],
         ),
     ] {
-        assert!(
-            page_text(&c).await.contains(&format!("Step {step} of 9")),
-            "step {step}"
-        );
+        wait_for_text(&c, &format!("Step {step} of 9")).await;
         for id in ids {
             click(&c, &format!("#{id}")).await;
         }
@@ -307,11 +316,17 @@ async fn an_officer_creates_a_project_walks_every_step_and_reads_the_verdict() {
     }
 
     // Review, submit, verdict.
-    let text = page_text(&c).await;
-    assert!(text.contains("Review and submit"), "{text}");
+    wait_for_text(&c, "Review and submit").await;
     click(&c, "form.submit-form button").await;
-    let memo = page_text(&c).await;
-    assert!(memo.contains("Verdict: Red"), "{memo}");
+    let memo = wait_for_text(&c, "Verdict:").await;
+    let verdict = c
+        .find(Locator::Css(".verdict-panel h2 .badge"))
+        .await
+        .expect("verdict badge")
+        .text()
+        .await
+        .expect("text");
+    assert_eq!(verdict, "Red", "the verdict says its colour in words");
     assert!(memo.contains("Baseline:"));
     assert!(
         memo.contains("Partner on a sanctions") || memo.contains("restricted"),

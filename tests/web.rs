@@ -56,14 +56,17 @@ fn walk() -> Vec<Vec<(&'static str, &'static str)>> {
             ("sensitive_topics", "no"),
             ("pressure_signs", "no"),
             ("dependency", "no"),
-            ("shared_it_systems", "no"),
+            ("shared_it_systems", "yes"),
         ],
         vec![
             ("benefits", "global_challenge"),
             ("benefits", "unique_access"),
             ("benefit_notes", "Access to a <b>large</b> clinical cohort."),
         ],
-        vec![("mitigations", "legal_compliance_review")],
+        vec![
+            ("mitigations", "legal_compliance_review"),
+            ("mitigations", "access_controls"),
+        ],
     ]
 }
 
@@ -278,6 +281,10 @@ async fn an_officer_walks_every_step_to_an_explained_verdict() {
     memo.assert_contains("Tsinghua University");
     // Personal data with only the legal review recorded: open, with the missing mitigation named.
     memo.assert_contains("finding-personal_data");
+    memo.assert_contains("Recording Data management plan would resolve it.");
+    // Shared IT systems with access controls: resolved.
+    memo.assert_contains("finding-shared_it_systems");
+    memo.assert_contains("Resolved by Access controls");
 
     let stored: (String, String) =
         sqlx::query_as("SELECT status, verdict FROM assessments WHERE id = $1::uuid")

@@ -319,7 +319,16 @@ mod tests {
         fields.sort_unstable();
         assert_eq!(
             fields,
-            ["animal_research", "benefits", "dependency", "mitigations", "partner_name", "research_stage", "sub_area", "whatever"]
+            [
+                "animal_research",
+                "benefits",
+                "dependency",
+                "mitigations",
+                "partner_name",
+                "research_stage",
+                "sub_area",
+                "whatever"
+            ]
         );
     }
 
@@ -327,7 +336,13 @@ mod tests {
     fn area_is_required_and_must_be_known() {
         let rb = rulebook();
         let errors = Answers::from_json(&rb, &json!({})).expect_err("no area");
-        assert_eq!(errors, [FieldError::new("area", "is required: choose the research area")]);
+        assert_eq!(
+            errors,
+            [FieldError::new(
+                "area",
+                "is required: choose the research area"
+            )]
+        );
         let errors = Answers::from_json(&rb, &json!({"area": "astrology"})).expect_err("bad area");
         assert_eq!(errors.len(), 1);
         assert!(errors[0].message.contains("not an option"));
@@ -340,7 +355,8 @@ mod tests {
     fn text_answers_have_a_length_limit() {
         let rb = rulebook();
         let long = "x".repeat(301);
-        let errors = Answers::from_json(&rb, &json!({"area": "ai", "partner_name": long})).expect_err("too long");
+        let errors = Answers::from_json(&rb, &json!({"area": "ai", "partner_name": long}))
+            .expect_err("too long");
         assert_eq!(errors[0].field, "partner_name");
     }
 }

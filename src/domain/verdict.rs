@@ -551,9 +551,10 @@ fn outlook(baseline: Colour, verdict: Colour, findings: &[Finding]) -> Vec<Strin
     }
     if open_red > 0 {
         lines.push(format!(
-            "{open_red} red finding{} make{} the verdict Red; mitigations do not lower them.",
+            "{open_red} red finding{} make{} the verdict Red; mitigations do not lower {}.",
             plural(open_red),
-            if open_red == 1 { "s" } else { "" }
+            if open_red == 1 { "s" } else { "" },
+            if open_red == 1 { "it" } else { "them" }
         ));
     }
     if open_orange > 0 && verdict == Colour::Orange && baseline == Colour::Green {

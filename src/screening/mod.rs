@@ -240,7 +240,7 @@ impl Register {
                 bracket_texts
                     .contains(&s.lowercase)
                     .then_some((MatchQuality::Normalised, 0))
-            } else if candidates.iter().any(|words| *words == s.words) {
+            } else if candidates.contains(&s.words) {
                 Some((MatchQuality::Normalised, 0))
             } else {
                 candidates

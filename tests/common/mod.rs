@@ -74,11 +74,14 @@ impl TestDb {
         match std::env::var("DATABASE_URL") {
             Ok(url) => with_database(&url, &self.name),
             Err(_) => format!(
-                "postgres://{}@localhost/{}?host={}&port={}",
+                "postgres://{}@localhost:{}/{}?host={}",
                 self.server.get_username(),
+                self.server.get_port(),
                 self.name,
-                self.server.get_host(),
-                self.server.get_port()
+                self.server.get_socket().map_or_else(
+                    || self.server.get_host().to_owned(),
+                    |p| p.display().to_string()
+                ),
             ),
         }
     }
@@ -104,16 +107,16 @@ fn with_database(url: &str, name: &str) -> String {
 impl Drop for TestDb {
     fn drop(&mut self) {
         // Drop runs outside async; a short-lived thread with its own runtime removes the database.
+        // FORCE ends this test's connections server-side: closing the pool here would wait
+        // on the test's own runtime, which is blocked in this very drop.
         let server = self.server.clone();
         let name = self.name.clone();
-        let pool = self.pool.clone();
         let _ = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build();
             if let Ok(rt) = rt {
                 rt.block_on(async move {
-                    pool.close().await;
                     if let Ok(mut admin) = PgConnection::connect_with(&server).await {
                         let _ = sqlx::query(&format!(
                             "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
