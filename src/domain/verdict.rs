@@ -86,6 +86,16 @@ pub struct Evaluation {
     pub outlook: Vec<String>,
 }
 
+impl Finding {
+    /// A "not yet cleared" finding: a question left unknown or unanswered.
+    pub fn is_uncleared(&self) -> bool {
+        self.code.starts_with(UNCLEARED_PREFIX)
+    }
+}
+
+/// The code prefix of "not yet cleared" findings, followed by the question id.
+pub const UNCLEARED_PREFIX: &str = "unknown_";
+
 impl Evaluation {
     pub fn open_findings(&self) -> impl Iterator<Item = &Finding> {
         self.findings.iter().filter(|f| !f.resolved)
@@ -452,7 +462,7 @@ fn unknown_findings(ctx: &Context) -> Vec<Finding> {
             )
         };
         findings.push(Finding {
-            code: format!("unknown_{}", question.id),
+            code: format!("{UNCLEARED_PREFIX}{}", question.id),
             severity: Colour::Orange,
             resolved: false,
             question: question.id.clone(),

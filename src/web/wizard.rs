@@ -744,6 +744,8 @@ struct ResultPage {
     assessment: Assessment,
     evaluation: Evaluation,
     open: Vec<FindingView>,
+    /// Open "not yet cleared" findings, listed compactly after the others.
+    uncleared: Vec<FindingView>,
     resolved: Vec<FindingView>,
     steps: Vec<StepAnswers>,
     area: String,
@@ -797,7 +799,16 @@ async fn result_get(
             "projects",
         )
         .with_notice(notice(q.notice.as_deref())),
-        open: evaluation.open_findings().map(view).collect(),
+        open: evaluation
+            .open_findings()
+            .filter(|f| !f.is_uncleared())
+            .map(view)
+            .collect(),
+        uncleared: evaluation
+            .open_findings()
+            .filter(|f| f.is_uncleared())
+            .map(view)
+            .collect(),
         resolved: evaluation.resolved_findings().map(view).collect(),
         steps: answers_by_step(&rulebook, answers),
         partner_name: answers
