@@ -34,6 +34,41 @@ pub enum Command {
         /// A CSV file with the columns name,aliases,city,province,kind,flags,note,source,as_of.
         file: PathBuf,
     },
+    /// Manage accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage institutions.
+    #[command(subcommand)]
+    Institution(InstitutionCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account; the password is read from standard input.
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// officer, reviewer or admin.
+        #[arg(long)]
+        role: String,
+        /// The institution's name (officers only).
+        #[arg(long)]
+        institution: Option<String>,
+        /// Read the password from standard input (required: passwords never go on the command line).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InstitutionCommand {
+    /// Add an institution.
+    Add {
+        /// The institution's name.
+        name: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -47,6 +82,12 @@ pub struct DatabaseArgs {
     /// A rulebook file to use instead of the built-in one.
     #[arg(long, env = "TRIAGE_RULEBOOK", global = true)]
     pub rulebook: Option<PathBuf>,
+    /// The public address users reach triage at; https:// makes the session cookie Secure.
+    #[arg(long, env = "PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+    /// Take the client address from X-Forwarded-For (only behind a proxy you control).
+    #[arg(long, env = "TRUST_PROXY", global = true, default_value_t = false)]
+    pub trust_proxy: bool,
     /// Connections in the pool of each app server.
     #[arg(
         long,

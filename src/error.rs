@@ -3,13 +3,22 @@
 
 use askama::Template;
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 
 /// An error a handler can return.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error("not found")]
     NotFound,
+    /// Signed in, but this is not for your role.
+    #[error("forbidden")]
+    Forbidden,
+    /// Not signed in: go to the sign-in page, then back to this address.
+    #[error("sign-in required")]
+    SignIn(String),
+    /// Two-factor sign-in is required and this account has not enrolled yet.
+    #[error("two-factor enrolment required")]
+    EnrolTotp,
     #[error("bad request: {0}")]
     BadRequest(String),
     #[error("request body too large")]
@@ -37,7 +46,23 @@ struct ErrorPage<'a> {
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
+        match &self {
+            AppError::SignIn(next) => {
+                let target = format!("/login?next={}", urlencode(next));
+                return Redirect::to(&target).into_response();
+            }
+            AppError::EnrolTotp => {
+                return Redirect::to("/account/two-factor?required=1").into_response();
+            }
+            _ => {}
+        }
         let (status, title, message) = match &self {
+            AppError::SignIn(_) | AppError::EnrolTotp => unreachable_response(),
+            AppError::Forbidden => (
+                StatusCode::FORBIDDEN,
+                "Not available to your role",
+                "This page belongs to another role. Use the menu to go to your own work.".to_owned(),
+            ),
             AppError::NotFound => (
                 StatusCode::NOT_FOUND,
                 "Not found",
@@ -71,4 +96,21 @@ impl IntoResponse for AppError {
             Err(_) => (status, message).into_response(),
         }
     }
+}
+
+/// Handled before the match; kept total without a panic.
+fn unreachable_response() -> (StatusCode, &'static str, String) {
+    (StatusCode::SEE_OTHER, "Sign in", String::new())
+}
+
+/// Percent-encodes a path for the `next` parameter.
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

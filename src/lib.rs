@@ -2,6 +2,7 @@
 //!
 //! Data flows one way: `web` -> `domain` and `db`; `domain` depends on nothing of ours.
 
+pub mod auth;
 pub mod config;
 pub mod db;
 pub mod domain;

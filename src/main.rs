@@ -12,11 +12,13 @@ use tracing_subscriber::EnvFilter;
 
 use std::net::SocketAddr;
 
-use triage::config::{Cli, Command, DatabaseArgs};
+use triage::config::{Cli, Command, DatabaseArgs, InstitutionCommand, UserCommand};
+use triage::db::audit::{Actor, Entry};
 use triage::db::embedded::EmbeddedPostgres;
+use triage::domain::account::NewUserInput;
 use triage::domain::rulebook::Rulebook;
 use triage::screening::parse_register_csv;
-use triage::state::{AppState, DEFAULT_RULEBOOK};
+use triage::state::{AppState, DEFAULT_RULEBOOK, RuntimeConfig};
 use triage::{app, db};
 
 /// How long open requests may finish after a shutdown signal.
@@ -43,8 +45,17 @@ async fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let rulebook = load_rulebook(&cli.database)?;
     let (pool, embedded) = connect(&cli.database).await?;
+    let runtime = RuntimeConfig {
+        trust_proxy: cli.database.trust_proxy,
+        secure_cookies: cli
+            .database
+            .public_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://")),
+        ..RuntimeConfig::default()
+    };
     let result = match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => serve(pool.clone(), rulebook, cli.bind).await,
+        Command::Serve => serve(pool.clone(), rulebook, cli.bind, runtime).await,
         Command::Migrate => {
             db::MIGRATOR
                 .run(&pool)
@@ -53,7 +64,28 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("migrations applied");
             Ok(())
         }
-        Command::ImportRegister { file } => import_register(&pool, rulebook, &file).await,
+        Command::ImportRegister { file } => import_register(&pool, rulebook, &file, runtime).await,
+        Command::User(UserCommand::Add {
+            email,
+            name,
+            role,
+            institution,
+            password_stdin: _,
+        }) => {
+            add_user(
+                &pool,
+                rulebook,
+                runtime,
+                &email,
+                &name,
+                &role,
+                institution.as_deref(),
+            )
+            .await
+        }
+        Command::Institution(InstitutionCommand::Add { name }) => {
+            add_institution(&pool, rulebook, runtime, &name).await
+        }
     };
     pool.close().await;
     if let Some(pg) = embedded {
@@ -100,15 +132,32 @@ async fn connect(args: &DatabaseArgs) -> anyhow::Result<(PgPool, Option<Embedded
     Ok((pool, Some(pg)))
 }
 
-async fn serve(pool: PgPool, rulebook: Rulebook, bind: SocketAddr) -> anyhow::Result<()> {
-    let state = AppState::prepare(pool, rulebook).await?;
+async fn serve(
+    pool: PgPool,
+    rulebook: Rulebook,
+    bind: SocketAddr,
+    runtime: RuntimeConfig,
+) -> anyhow::Result<()> {
+    let state = AppState::prepare(pool, rulebook, runtime).await?;
+    // Expired sessions are removed hourly; any server may do it.
+    let store = tower_sessions_sqlx_store::PostgresStore::new(state.pool().clone());
+    tokio::spawn(async move {
+        use tower_sessions::ExpiredDeletion;
+        if let Err(e) = store
+            .continuously_delete_expired(Duration::from_secs(3600))
+            .await
+        {
+            tracing::warn!(error = %e, "expired-session cleanup stopped");
+        }
+    });
     let listener = tokio::net::TcpListener::bind(bind)
         .await
         .with_context(|| format!("listening on {bind}"))?;
     tracing::info!("triage is listening on http://{}", listener.local_addr()?);
     let stopping = Arc::new(tokio::sync::Notify::new());
     let signalled = stopping.clone();
-    let server = axum::serve(listener, app(state)).with_graceful_shutdown(async move {
+    let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
+    let server = axum::serve(listener, service).with_graceful_shutdown(async move {
         shutdown_signal().await;
         tracing::info!("shutting down: finishing open requests");
         signalled.notify_one();
@@ -143,24 +192,145 @@ async fn import_register(
     pool: &PgPool,
     rulebook: Rulebook,
     file: &std::path::Path,
+    runtime: RuntimeConfig,
 ) -> anyhow::Result<()> {
     let reader =
         std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
     let entries =
         parse_register_csv(reader).with_context(|| format!("reading {}", file.display()))?;
     // Preparing the state migrates and records the rulebook, as a first start would.
-    let state = AppState::prepare(pool.clone(), rulebook).await?;
+    let state = AppState::prepare(pool.clone(), rulebook, runtime).await?;
     let mut tx = state.pool().begin().await?;
     let name = file.file_name().map_or_else(
         || file.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
     );
     db::register::replace_all(&mut tx, &entries, &name).await?;
+    db::audit::record(
+        &mut tx,
+        &shell_actor(),
+        Entry {
+            action: "admin.register_import",
+            assessment_id: None,
+            project_id: None,
+            summary: format!(
+                "Imported the partner register from {name}: {} entries (command line)",
+                entries.len()
+            ),
+            details: serde_json::json!({ "file": name, "entries": entries.len() }),
+        },
+    )
+    .await?;
     tx.commit().await?;
     println!(
         "imported {} register entries from {}",
         entries.len(),
         file.display()
     );
+    Ok(())
+}
+
+/// Changes made from the shell are audited as the operating-system user.
+fn shell_actor() -> Actor {
+    Actor {
+        id: None,
+        email: Some(format!(
+            "shell:{}",
+            std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+        )),
+        address: "command line".to_owned(),
+    }
+}
+
+async fn add_institution(
+    pool: &PgPool,
+    rulebook: Rulebook,
+    runtime: RuntimeConfig,
+    name: &str,
+) -> anyhow::Result<()> {
+    let state = AppState::prepare(pool.clone(), rulebook, runtime).await?;
+    let name = name.trim();
+    anyhow::ensure!(
+        !name.is_empty() && name.chars().count() <= 200,
+        "the name must have 1 to 200 characters"
+    );
+    let mut tx = state.pool().begin().await?;
+    let Some(id) = db::users::insert_institution(&mut tx, name).await? else {
+        anyhow::bail!("an institution named {name:?} already exists");
+    };
+    db::audit::record(
+        &mut tx,
+        &shell_actor(),
+        Entry {
+            action: "admin.institution_create",
+            assessment_id: None,
+            project_id: None,
+            summary: format!("Added institution {name} (command line)"),
+            details: serde_json::json!({ "institution": id, "name": name }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    println!("added institution {name} ({id})");
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn add_user(
+    pool: &PgPool,
+    rulebook: Rulebook,
+    runtime: RuntimeConfig,
+    email: &str,
+    name: &str,
+    role: &str,
+    institution: Option<&str>,
+) -> anyhow::Result<()> {
+    let state = AppState::prepare(pool.clone(), rulebook, runtime).await?;
+    let mut password = String::new();
+    std::io::stdin()
+        .read_line(&mut password)
+        .context("reading the password from standard input")?;
+    let password = password.trim_end_matches(['\n', '\r']).to_owned();
+    let institution_id = match institution {
+        None => String::new(),
+        Some(name) => {
+            let all = db::users::institutions(state.pool()).await?;
+            let found = all
+                .iter()
+                .find(|i| i.name.eq_ignore_ascii_case(name.trim()));
+            found.map(|i| i.id.to_string()).with_context(|| {
+                format!("no institution named {name:?}; add it with `triage institution add`")
+            })?
+        }
+    };
+    let input = NewUserInput {
+        email: email.to_owned(),
+        display_name: name.to_owned(),
+        role: role.to_owned(),
+        institution_id,
+        password,
+    };
+    let user = input.parse().map_err(|errors| {
+        let lines: Vec<String> = errors
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect();
+        anyhow::anyhow!("the account is not valid:\n  {}", lines.join("\n  "))
+    })?;
+    let hash = triage::auth::hash_password(user.password.clone()).await?;
+    let mut tx = state.pool().begin().await?;
+    let Some(id) = db::users::insert(&mut tx, &user, &hash).await? else {
+        anyhow::bail!("an account with the email {} already exists", user.email);
+    };
+    db::audit::record(&mut tx, &shell_actor(), Entry {
+        action: "admin.user_create",
+        assessment_id: None,
+        project_id: None,
+        summary: format!("Created account {} ({}) (command line)", user.email, user.role.code()),
+        details: serde_json::json!({ "user": id, "email": user.email, "role": user.role.code() }),
+    })
+    .await?;
+    tx.commit().await?;
+    println!("added {} {} ({id})", user.role.code(), user.email);
     Ok(())
 }

@@ -23,8 +23,36 @@ pub struct AppState {
     inner: Arc<Inner>,
 }
 
+/// Settings that shape behaviour at run time.
+#[derive(Debug, Clone)]
+pub struct RuntimeConfig {
+    /// Trust X-Forwarded-For for the client address (behind a known proxy only).
+    pub trust_proxy: bool,
+    /// Mark the session cookie Secure (set when served over https).
+    pub secure_cookies: bool,
+    /// Failed sign-ins counted within this many seconds...
+    pub lockout_window_secs: i64,
+    /// ...lock an account at this many...
+    pub max_failures_per_account: i64,
+    /// ...and an address at this many.
+    pub max_failures_per_address: i64,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        RuntimeConfig {
+            trust_proxy: false,
+            secure_cookies: false,
+            lockout_window_secs: 15 * 60,
+            max_failures_per_account: 5,
+            max_failures_per_address: 20,
+        }
+    }
+}
+
 struct Inner {
     pool: PgPool,
+    config: RuntimeConfig,
     rulebook: Arc<Rulebook>,
     /// The register and the import revision it was loaded at. Another app server may
     /// import a new register, so the revision is checked before each use.
@@ -36,11 +64,19 @@ struct Inner {
 impl AppState {
     /// Migrates the database, records the rulebook version, loads the default register
     /// into an empty database and builds the state. Used alike by `main` and the tests.
-    pub async fn prepare(pool: PgPool, rulebook: Rulebook) -> anyhow::Result<Self> {
+    pub async fn prepare(
+        pool: PgPool,
+        rulebook: Rulebook,
+        config: RuntimeConfig,
+    ) -> anyhow::Result<Self> {
         db::MIGRATOR
             .run(&pool)
             .await
             .context("running database migrations")?;
+        tower_sessions_sqlx_store::PostgresStore::new(pool.clone())
+            .migrate()
+            .await
+            .context("creating the session table")?;
         db::rulebooks::record_active(&pool, &rulebook)
             .await
             .context("recording the rulebook version")?;
@@ -62,6 +98,7 @@ impl AppState {
         Ok(AppState {
             inner: Arc::new(Inner {
                 pool,
+                config,
                 rulebook,
                 register: RwLock::new((revision, Arc::new(register))),
                 rulebooks: Mutex::new(rulebooks),
@@ -71,6 +108,10 @@ impl AppState {
 
     pub fn pool(&self) -> &PgPool {
         &self.inner.pool
+    }
+
+    pub fn config(&self) -> &RuntimeConfig {
+        &self.inner.config
     }
 
     /// The active rulebook: new evaluations use it.

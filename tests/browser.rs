@@ -160,6 +160,33 @@ async fn wait_for_text(c: &Client, needle: &str) -> String {
     }
 }
 
+async fn sign_in(c: &Client, base: &str, email: &str) {
+    c.goto(&format!("{base}/login")).await.expect("goto");
+    type_into(c, "#email", email).await;
+    type_into(c, "#password", common::PASSWORD).await;
+    click(c, "form[action='/login'] button").await;
+    let start = Instant::now();
+    loop {
+        let header = match c.find(Locator::Css(".account-bar")).await {
+            Ok(bar) => bar.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        if header.contains("Sign out") {
+            break;
+        }
+        let main = c.find(Locator::Css("main")).await.ok();
+        let text = match main {
+            Some(m) => m.text().await.unwrap_or_default(),
+            None => String::new(),
+        };
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "not signed in: {text}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 async fn next(c: &Client) {
     click(c, "button[name=_action][value=next]").await;
 }
@@ -178,7 +205,8 @@ async fn an_officer_creates_a_project_walks_every_step_and_reads_the_verdict() {
     tokio::spawn(async move { axum::serve(listener, router).await });
     let (_driver, c, _profile) = start_browser(&chromium, &driver).await;
 
-    // A new project.
+    // Sign in, then a new project.
+    sign_in(&c, &base, &app.officer.email).await;
     c.goto(&format!("{base}/projects/new")).await.expect("goto");
     type_into(&c, "#title", "Quantum-safe clinical data exchange").await;
     type_into(&c, "#lead_researcher", "Prof. Maria Lind").await;
@@ -188,7 +216,7 @@ async fn an_officer_creates_a_project_walks_every_step_and_reads_the_verdict() {
         "Joint work on privacy-preserving analysis of hospital records.",
     )
     .await;
-    click(&c, "form button[type=submit]").await;
+    click(&c, "form[action='/projects'] button[type=submit]").await;
     wait_for_text(&c, "Project created").await;
     click(&c, "form[action$='/assessments'] button").await;
 

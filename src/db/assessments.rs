@@ -22,6 +22,8 @@ pub struct Assessment {
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
     pub submitted_at: Option<OffsetDateTime>,
+    pub submitted_by: Option<Uuid>,
+    pub final_verdict: Option<String>,
 }
 
 impl Assessment {
@@ -39,7 +41,7 @@ pub struct Saved<'a> {
 }
 
 const COLUMNS: &str = "id, project_id, status, answers, current_step, rulebook_version, evaluation, \
-                       lock_version, created_at, updated_at, submitted_at";
+                       lock_version, created_at, updated_at, submitted_at, submitted_by, final_verdict";
 
 pub async fn insert(
     tx: &mut Transaction<'_, Postgres>,
@@ -112,7 +114,7 @@ pub async fn save_draft(
          SET answers = $3, current_step = $4, rulebook_version = $5, evaluation = $6, verdict = $7,
              baseline = $8, area_code = $9, sub_area_code = $10, partner_name = $11,
              partner_normalised = $12, register_entry = $13, lock_version = lock_version + 1
-         WHERE id = $1 AND lock_version = $2 AND status = 'draft'",
+         WHERE id = $1 AND lock_version = $2 AND status IN ('draft', 'returned')",
     )
     .bind(id)
     .bind(lock_version)
@@ -132,13 +134,23 @@ pub async fn save_draft(
     Ok(done.rows_affected() == 1)
 }
 
-/// Marks a draft submitted; the evaluation was refreshed by a save in the same transaction.
-pub async fn mark_submitted(tx: &mut Transaction<'_, Postgres>, id: Uuid) -> sqlx::Result<bool> {
+/// Moves an editable case to submitted or resubmitted, recording who and when.
+pub async fn mark_submitted(
+    tx: &mut Transaction<'_, Postgres>,
+    id: Uuid,
+    from: &str,
+    to: &str,
+    by: Uuid,
+) -> sqlx::Result<bool> {
     let done = sqlx::query(
-        "UPDATE assessments SET status = 'submitted', submitted_at = now(), lock_version = lock_version + 1
-         WHERE id = $1 AND status = 'draft'",
+        "UPDATE assessments
+         SET status = $3, submitted_at = now(), submitted_by = $4, lock_version = lock_version + 1
+         WHERE id = $1 AND status = $2",
     )
     .bind(id)
+    .bind(from)
+    .bind(to)
+    .bind(by)
     .execute(&mut **tx)
     .await?;
     Ok(done.rows_affected() == 1)

@@ -2,10 +2,13 @@
 //! transaction; business rules stay in `domain`.
 
 pub mod assessments;
+pub mod audit;
 pub mod embedded;
 pub mod projects;
 pub mod register;
+pub mod review;
 pub mod rulebooks;
+pub mod users;
 
 /// The migrations under `migrations/`, compiled into the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();

@@ -18,6 +18,7 @@ pub struct Project {
     pub planned_start: Option<Date>,
     pub duration_months: Option<i32>,
     pub funding_programme: Option<String>,
+    pub institution_id: Option<Uuid>,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
 }
@@ -37,12 +38,18 @@ pub struct ProjectSummary {
     pub area_name: Option<String>,
 }
 
-pub async fn insert(tx: &mut Transaction<'_, Postgres>, p: &NewProject) -> sqlx::Result<Uuid> {
+pub async fn insert(
+    tx: &mut Transaction<'_, Postgres>,
+    p: &NewProject,
+    institution_id: Uuid,
+    created_by: Uuid,
+) -> sqlx::Result<Uuid> {
     let id = Uuid::new_v4();
     sqlx::query(
         "INSERT INTO projects
-           (id, title, acronym, summary, lead_researcher, department, planned_start, duration_months, funding_programme)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+           (id, title, acronym, summary, lead_researcher, department, planned_start, duration_months,
+            funding_programme, institution_id, created_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(id)
     .bind(&p.title)
@@ -53,20 +60,26 @@ pub async fn insert(tx: &mut Transaction<'_, Postgres>, p: &NewProject) -> sqlx:
     .bind(p.planned_start)
     .bind(p.duration_months)
     .bind(&p.funding_programme)
+    .bind(institution_id)
+    .bind(created_by)
     .execute(&mut **tx)
     .await?;
     Ok(id)
 }
 
 pub async fn get(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<Project>> {
-    sqlx::query_as("SELECT * FROM projects WHERE id = $1")
+    sqlx::query_as(
+        "SELECT id, title, acronym, summary, lead_researcher, department, planned_start, duration_months,
+                funding_programme, institution_id, created_at, updated_at
+         FROM projects WHERE id = $1",
+    )
         .bind(id)
         .fetch_optional(pool)
         .await
 }
 
-/// Every project, newest activity first, with its newest assessment.
-pub async fn list(pool: &PgPool) -> sqlx::Result<Vec<ProjectSummary>> {
+/// An institution's projects, newest activity first, with the newest assessment of each.
+pub async fn list(pool: &PgPool, institution_id: Uuid) -> sqlx::Result<Vec<ProjectSummary>> {
     sqlx::query_as(
         "SELECT p.id, p.title, p.acronym, p.lead_researcher,
                 greatest(p.updated_at, a.updated_at) AS updated_at,
@@ -76,8 +89,10 @@ pub async fn list(pool: &PgPool) -> sqlx::Result<Vec<ProjectSummary>> {
              SELECT * FROM assessments WHERE project_id = p.id ORDER BY created_at DESC LIMIT 1
          ) a ON true
          LEFT JOIN areas ar ON ar.code = a.area_code
+         WHERE p.institution_id = $1
          ORDER BY greatest(p.updated_at, a.updated_at) DESC, p.id",
     )
+    .bind(institution_id)
     .fetch_all(pool)
     .await
 }

@@ -1,7 +1,9 @@
 //! Pure domain logic: no I/O, no async, no web or database types.
 
+pub mod account;
 pub mod answers;
 pub mod contract;
+pub mod lifecycle;
 pub mod project;
 pub mod rulebook;
 pub mod verdict;

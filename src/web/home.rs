@@ -10,6 +10,7 @@ use crate::domain::rulebook::{Area, Colour, Rule, Rulebook, Step};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::web::layout::{Layout, ok};
+use crate::web::session::Ctx;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -34,7 +35,7 @@ struct HomePage<'a> {
     groups: Vec<ColourGroup<'a>>,
 }
 
-async fn home_get(State(state): State<AppState>) -> AppResult<Response> {
+async fn home_get(State(state): State<AppState>, ctx: Ctx) -> AppResult<Response> {
     let rulebook = state.rulebook();
     let groups = [
         (
@@ -62,7 +63,12 @@ async fn home_get(State(state): State<AppState>) -> AppResult<Response> {
     })
     .collect();
     ok(&HomePage {
-        layout: Layout::new(&state, "Screening EU-China research collaborations", "home"),
+        layout: Layout::new(
+            &state,
+            &ctx,
+            "Screening EU-China research collaborations",
+            "home",
+        ),
         rulebook,
         groups,
     })
@@ -75,10 +81,14 @@ struct AreaPage<'a> {
     area: &'a Area,
 }
 
-async fn area_get(State(state): State<AppState>, Path(code): Path<String>) -> AppResult<Response> {
+async fn area_get(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(code): Path<String>,
+) -> AppResult<Response> {
     let area = state.rulebook().area(&code).ok_or(AppError::NotFound)?;
     ok(&AreaPage {
-        layout: Layout::new(&state, area.name.clone(), "home"),
+        layout: Layout::new(&state, &ctx, area.name.clone(), "home"),
         area,
     })
 }
@@ -92,10 +102,10 @@ struct RulebookPage<'a> {
     rules: &'a [Rule],
 }
 
-async fn rulebook_get(State(state): State<AppState>) -> AppResult<Response> {
+async fn rulebook_get(State(state): State<AppState>, ctx: Ctx) -> AppResult<Response> {
     let rulebook = state.rulebook();
     ok(&RulebookPage {
-        layout: Layout::new(&state, "Rulebook", "rulebook"),
+        layout: Layout::new(&state, &ctx, "Rulebook", "rulebook"),
         rulebook,
         steps: rulebook.steps(),
         rules: rulebook.rules(),

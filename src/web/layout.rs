@@ -8,6 +8,7 @@ use time::macros::format_description;
 
 use crate::error::AppResult;
 use crate::state::AppState;
+use crate::web::session::Ctx;
 
 /// Data the base layout needs on every page.
 pub struct Layout {
@@ -17,15 +18,24 @@ pub struct Layout {
     pub rulebook_version: String,
     /// A one-off confirmation after a redirect ("Draft saved").
     pub notice: Option<&'static str>,
+    /// The session's CSRF token, put in every form.
+    pub csrf: String,
+    /// The signed-in user's name, if any.
+    pub user_name: Option<String>,
+    /// The signed-in user's role code ("officer", "reviewer", "admin"), or "".
+    pub role: &'static str,
 }
 
 impl Layout {
-    pub fn new(state: &AppState, title: impl Into<String>, nav: &'static str) -> Self {
+    pub fn new(state: &AppState, ctx: &Ctx, title: impl Into<String>, nav: &'static str) -> Self {
         Layout {
             title: title.into(),
             nav,
             rulebook_version: state.rulebook().version().to_owned(),
             notice: None,
+            csrf: ctx.csrf.clone(),
+            user_name: ctx.user.as_ref().map(|u| u.display_name.clone()),
+            role: ctx.user.as_ref().map_or("", |u| u.role().code()),
         }
     }
 
@@ -61,6 +71,19 @@ pub fn notice(code: Option<&str>) -> Option<&'static str> {
         "created" => Some("Project created."),
         "started" => Some("Assessment started. Your answers are saved at every step."),
         "submitted" => Some("Assessment submitted. The answers are now locked."),
+        "signed_in" => Some("Signed in."),
+        "signed_out" => Some("Signed out."),
+        "commented" => Some("Comment added."),
+        "returned" => Some("Case returned to the officer with your request."),
+        "decided" => Some("Decision recorded."),
+        "password" => Some("Password changed."),
+        "totp_on" => Some("Two-factor sign-in is on."),
+        "totp_off" => Some("Two-factor sign-in is off."),
+        "user_created" => Some("Account created."),
+        "user_updated" => Some("Account updated."),
+        "institution_created" => Some("Institution added."),
+        "register_imported" => Some("Partner register imported."),
+        "settings" => Some("Settings saved."),
         _ => None,
     }
 }

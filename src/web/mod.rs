@@ -1,7 +1,11 @@
 //! The HTTP layer: one module per resource, each exposing `router()`.
 
+mod account;
+mod admin;
 mod api;
 mod assets;
+mod auth;
+mod case;
 mod forms;
 mod health;
 mod home;
@@ -9,6 +13,7 @@ mod layout;
 mod projects;
 mod register;
 mod security;
+mod session;
 mod wizard;
 
 use std::time::Duration;
@@ -21,6 +26,10 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+use tower_sessions_sqlx_store::PostgresStore;
+
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -28,15 +37,28 @@ pub use layout::Layout;
 
 /// The whole application: routes, middleware and state.
 pub fn app(state: AppState) -> Router {
+    // Sessions live in PostgreSQL, so any app server can serve any request.
+    let sessions = SessionManagerLayer::new(PostgresStore::new(state.pool().clone()))
+        .with_name("triage_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.config().secure_cookies)
+        .with_expiry(Expiry::OnInactivity(time::Duration::hours(8)));
     Router::new()
         .merge(home::router())
         .merge(projects::router())
+        .merge(auth::router())
+        .merge(account::router())
+        .merge(admin::router())
         .merge(wizard::router())
+        .merge(case::router())
         .merge(register::router())
         .merge(api::router())
         .merge(health::router())
         .merge(assets::router())
         .fallback(|| async { AppError::NotFound })
+        .layer(axum::middleware::from_fn(security::verify_csrf))
+        .layer(sessions)
         .layer(axum::middleware::from_fn(
             security::refuse_cross_site_writes,
         ))

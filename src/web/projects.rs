@@ -9,13 +9,16 @@ use axum::routing::{get, post};
 
 use crate::db;
 use crate::db::assessments::Assessment;
+use crate::db::audit::Entry;
 use crate::db::projects::{Project, ProjectSummary};
+use crate::domain::account::Role;
 use crate::domain::answers::Answers;
 use crate::domain::project::ProjectInput;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::web::forms::{Errors, Form, parse_id};
 use crate::web::layout::{Layout, NoticeQuery, notice, ok, render};
+use crate::web::session::Signed;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -32,10 +35,27 @@ struct ProjectsPage {
     projects: Vec<ProjectSummary>,
 }
 
-async fn projects_get(State(state): State<AppState>) -> AppResult<Response> {
-    let projects = db::projects::list(state.pool()).await?;
+/// The officer's institution; projects belong to one.
+fn officer_institution(s: &Signed) -> AppResult<uuid::Uuid> {
+    s.require(&[Role::Officer])?;
+    s.user.institution_id.ok_or(AppError::Forbidden)
+}
+
+/// A project of the officer's own institution; any other is simply not found.
+async fn own_project(state: &AppState, s: &Signed, raw_id: &str) -> AppResult<Project> {
+    let institution = officer_institution(s)?;
+    let id = parse_id(raw_id)?;
+    db::projects::get(state.pool(), id)
+        .await?
+        .filter(|p| p.institution_id == Some(institution))
+        .ok_or(AppError::NotFound)
+}
+
+async fn projects_get(State(state): State<AppState>, s: Signed) -> AppResult<Response> {
+    let institution = officer_institution(&s)?;
+    let projects = db::projects::list(state.pool(), institution).await?;
     ok(&ProjectsPage {
-        layout: Layout::new(&state, "Projects", "projects"),
+        layout: Layout::new(&state, &s.ctx, "Projects", "projects"),
         projects,
     })
 }
@@ -48,9 +68,10 @@ struct NewProjectPage {
     errors: Errors,
 }
 
-async fn project_new_get(State(state): State<AppState>) -> AppResult<Response> {
+async fn project_new_get(State(state): State<AppState>, s: Signed) -> AppResult<Response> {
+    officer_institution(&s)?;
     ok(&NewProjectPage {
-        layout: Layout::new(&state, "New project", "projects"),
+        layout: Layout::new(&state, &s.ctx, "New project", "projects"),
         input: ProjectInput::default(),
         errors: Errors::default(),
     })
@@ -58,15 +79,17 @@ async fn project_new_get(State(state): State<AppState>) -> AppResult<Response> {
 
 async fn projects_post(
     State(state): State<AppState>,
+    s: Signed,
     Form(input): Form<ProjectInput>,
 ) -> AppResult<Response> {
+    let institution = officer_institution(&s)?;
     let project = match input.parse() {
         Ok(p) => p,
         Err(errors) => {
             return render(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &NewProjectPage {
-                    layout: Layout::new(&state, "New project", "projects"),
+                    layout: Layout::new(&state, &s.ctx, "New project", "projects"),
                     input,
                     errors: Errors(errors),
                 },
@@ -74,7 +97,19 @@ async fn projects_post(
         }
     };
     let mut tx = state.pool().begin().await?;
-    let id = db::projects::insert(&mut tx, &project).await?;
+    let id = db::projects::insert(&mut tx, &project, institution, s.user.id).await?;
+    db::audit::record(
+        &mut tx,
+        &s.actor(),
+        Entry {
+            action: "project.create",
+            assessment_id: None,
+            project_id: Some(id),
+            summary: format!("Created project \u{201c}{}\u{201d}", project.title),
+            details: serde_json::json!({ "title": project.title, "lead_researcher": project.lead_researcher }),
+        },
+    )
+    .await?;
     tx.commit().await?;
     tracing::info!(project = %id, "project created");
     Ok(Redirect::to(&format!("/projects/{id}?notice=created")).into_response())
@@ -90,16 +125,14 @@ struct ProjectPage {
 
 async fn project_get(
     State(state): State<AppState>,
+    s: Signed,
     Path(id): Path<String>,
     Query(q): Query<NoticeQuery>,
 ) -> AppResult<Response> {
-    let id = parse_id(&id)?;
-    let project = db::projects::get(state.pool(), id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let assessments = db::assessments::for_project(state.pool(), id).await?;
+    let project = own_project(&state, &s, &id).await?;
+    let assessments = db::assessments::for_project(state.pool(), project.id).await?;
     ok(&ProjectPage {
-        layout: Layout::new(&state, project.title.clone(), "projects")
+        layout: Layout::new(&state, &s.ctx, project.title.clone(), "projects")
             .with_notice(notice(q.notice.as_deref())),
         project,
         assessments,
@@ -109,23 +142,33 @@ async fn project_get(
 /// Starts a new draft assessment of a project and opens its first step.
 async fn assessments_post(
     State(state): State<AppState>,
+    s: Signed,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
-    let id = parse_id(&id)?;
-    db::projects::get(state.pool(), id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let project = own_project(&state, &s, &id).await?;
     let answers = Answers::default();
     let (evaluation, _) = state.evaluate(&answers).await?;
     let mut tx = state.pool().begin().await?;
     let assessment = db::assessments::insert(
         &mut tx,
-        id,
+        project.id,
         &db::assessments::Saved {
             answers: &answers,
             evaluation: &evaluation,
             current_step: 1,
             partner_normalised: None,
+        },
+    )
+    .await?;
+    db::audit::record(
+        &mut tx,
+        &s.actor(),
+        Entry {
+            action: "assessment.create",
+            assessment_id: Some(assessment),
+            project_id: Some(project.id),
+            summary: "Started an assessment".to_owned(),
+            details: serde_json::json!({ "rulebook_version": evaluation.rulebook_version }),
         },
     )
     .await?;

@@ -11,6 +11,7 @@ use crate::error::AppResult;
 use crate::screening::{MatchQuality, RegisterEntry, RegisterMatch};
 use crate::state::AppState;
 use crate::web::layout::{Layout, datetime, ok};
+use crate::web::session::Signed;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -66,13 +67,13 @@ struct RegisterPage {
     last_import: Option<(String, i32, String)>,
 }
 
-async fn register_get(State(state): State<AppState>) -> AppResult<Response> {
+async fn register_get(State(state): State<AppState>, s: Signed) -> AppResult<Response> {
     let register = state.register().await?;
     let last_import = db::register::last_import(state.pool())
         .await?
         .map(|(file, n, at)| (file, n, datetime(&at)));
     ok(&RegisterPage {
-        layout: Layout::new(&state, "Partner register", "register"),
+        layout: Layout::new(&state, &s.ctx, "Partner register", "register"),
         entries: register.entries().to_vec(),
         last_import,
     })
@@ -93,6 +94,7 @@ struct MatchQuery {
 /// An HTML fragment for the wizard's script; the page works without it.
 async fn register_match_get(
     State(state): State<AppState>,
+    _signed: Signed,
     Query(q): Query<MatchQuery>,
 ) -> AppResult<Response> {
     let name: String = q.name.chars().take(300).collect();

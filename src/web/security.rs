@@ -85,3 +85,88 @@ pub fn panic_response(err: Box<dyn Any + Send + 'static>) -> Response<Body> {
     )
         .into_response()
 }
+
+/// Refuses state-changing form posts whose `_csrf` token (a form field, or a query
+/// parameter for file uploads) does not match the session's. The JSON API is exempt:
+/// it changes nothing and is not sent by browsers with cookies in a usable way.
+pub async fn verify_csrf(request: Request, next: Next) -> Response {
+    let safe = matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    if safe || request.uri().path().starts_with("/api/") {
+        return next.run(request).await;
+    }
+    let Some(session) = request
+        .extensions()
+        .get::<tower_sessions::Session>()
+        .cloned()
+    else {
+        return csrf_refused();
+    };
+    let expected = match session.get::<String>(super::session::CSRF).await {
+        Ok(Some(token)) => token,
+        _ => return csrf_refused(),
+    };
+    let from_query = request
+        .uri()
+        .query()
+        .and_then(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(q).ok())
+        .and_then(|pairs| {
+            pairs
+                .into_iter()
+                .find(|(k, _)| k == "_csrf")
+                .map(|(_, v)| v)
+        });
+    let is_form = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    let (parts, body) = request.into_parts();
+    // The body is read once here and handed on unchanged; the size limit still applies.
+    let bytes = match axum::body::to_bytes(body, 256 * 1024).await {
+        Ok(b) => b,
+        Err(_) => {
+            return (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "The form was larger than triage accepts.",
+            )
+                .into_response();
+        }
+    };
+    let from_body = if is_form {
+        serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
+            .ok()
+            .and_then(|pairs| {
+                pairs
+                    .into_iter()
+                    .find(|(k, _)| k == "_csrf")
+                    .map(|(_, v)| v)
+            })
+    } else {
+        None
+    };
+    match from_body.or(from_query) {
+        Some(token) if crate::auth::constant_time_eq(&token, &expected) => {
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
+        }
+        _ => csrf_refused(),
+    }
+}
+
+fn csrf_refused() -> Response {
+    tracing::warn!("refused a form without a valid CSRF token");
+    (
+        StatusCode::FORBIDDEN,
+        axum::response::Html(
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Form expired · triage</title>\
+             <link rel=\"stylesheet\" href=\"/static/triage.css\"></head><body><main class=\"wrap\" id=\"main\">\
+             <h1>This form has expired</h1><p class=\"lead\">It was not sent from a current triage page, so it was \
+             refused and nothing was changed. Go back, reload the page and send it again.</p>\
+             <p><a href=\"/\">Start page</a></p></main></body></html>",
+        ),
+    )
+        .into_response()
+}

@@ -1,8 +1,6 @@
 //! The assessment wizard: one page per rulebook step, saved as a draft at every
 //! step, a review page, submission, and the result memo.
 
-use std::sync::Arc;
-
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -13,21 +11,24 @@ use uuid::Uuid;
 
 use crate::db;
 use crate::db::assessments::{Assessment, Saved};
+use crate::db::audit::Entry;
 use crate::db::projects::Project;
+use crate::domain::account::Role;
 use crate::domain::answers::{AnswerValue, Answers, FieldError, check_value};
 use crate::domain::contract;
+use crate::domain::lifecycle::{Status, Transition};
 use crate::domain::rulebook::{Colour, Condition, OptionsFrom, Question, QuestionKind, Rulebook};
-use crate::domain::verdict::{Evaluation, Finding, asked_answers, is_asked};
+use crate::domain::verdict::{Evaluation, asked_answers, is_asked};
 use crate::error::{AppError, AppResult};
 use crate::screening::normalise_name;
 use crate::state::AppState;
 use crate::web::forms::{FormPairs, Typed, parse_id};
 use crate::web::layout::{Layout, NoticeQuery, datetime, notice, ok, render};
 use crate::web::register::{MatchView, match_view};
+use crate::web::session::{Ctx, Signed};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/assessments/{id}", get(result_get))
         .route(
             "/assessments/{id}/steps/{step}",
             get(step_get).post(step_post),
@@ -37,12 +38,20 @@ pub fn router() -> Router<AppState> {
 }
 
 /// An assessment with its project, loaded together for every page.
-struct Case {
-    assessment: Assessment,
-    project: Project,
+pub struct Case {
+    pub assessment: Assessment,
+    pub project: Project,
 }
 
-async fn load_case(state: &AppState, raw_id: &str) -> AppResult<Case> {
+impl Case {
+    pub fn status(&self) -> Status {
+        Status::parse(&self.assessment.status).unwrap_or(Status::Draft)
+    }
+}
+
+/// A case the user may see: officers their institution's, reviewers every submitted
+/// one. Anything else is answered exactly like a case that does not exist.
+pub async fn visible_case(state: &AppState, s: &Signed, raw_id: &str) -> AppResult<Case> {
     let id = parse_id(raw_id)?;
     let assessment = db::assessments::get(state.pool(), id)
         .await?
@@ -50,10 +59,35 @@ async fn load_case(state: &AppState, raw_id: &str) -> AppResult<Case> {
     let project = db::projects::get(state.pool(), assessment.project_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    Ok(Case {
+    let case = Case {
         assessment,
         project,
-    })
+    };
+    let visible = match s.role() {
+        Role::Officer => {
+            case.project.institution_id.is_some()
+                && case.project.institution_id == s.user.institution_id
+        }
+        Role::Reviewer => case.status().is_visible_to_reviewers(),
+        Role::Admin => false,
+    };
+    if visible {
+        Ok(case)
+    } else {
+        Err(AppError::NotFound)
+    }
+}
+
+/// A case its officer may edit now; a locked one is a conflict, someone else's not found.
+async fn editable_case(state: &AppState, s: &Signed, raw_id: &str) -> AppResult<Case> {
+    s.require(&[Role::Officer])?;
+    let case = visible_case(state, s, raw_id).await?;
+    if !case.status().is_editable() {
+        return Err(AppError::Conflict(
+            "This assessment has been submitted, so its answers are locked and nothing was changed.".into(),
+        ));
+    }
+    Ok(case)
 }
 
 /// A step number from the path, 1-based; anything else is not found.
@@ -281,7 +315,7 @@ struct StepRender<'a> {
     notice: Option<&'static str>,
 }
 
-fn step_page(state: &AppState, r: StepRender<'_>) -> StepPage {
+fn step_page(state: &AppState, ctx: &Ctx, r: StepRender<'_>) -> StepPage {
     let step = &r.rulebook.steps()[r.index];
     let answers = &r.case.assessment.answers.0;
     let mut questions: Vec<QuestionView> = step
@@ -314,6 +348,7 @@ fn step_page(state: &AppState, r: StepRender<'_>) -> StepPage {
     StepPage {
         layout: Layout::new(
             state,
+            ctx,
             format!("{} \u{2013} {}", step.title, r.case.project.title),
             "projects",
         )
@@ -348,11 +383,13 @@ async fn partner_view(state: &AppState, typed: &Typed) -> AppResult<Option<Match
 
 async fn step_get(
     State(state): State<AppState>,
+    s: Signed,
     Path((id, step)): Path<(String, String)>,
     Query(q): Query<NoticeQuery>,
 ) -> AppResult<Response> {
-    let case = load_case(&state, &id).await?;
-    if !case.assessment.is_draft() {
+    s.require(&[Role::Officer])?;
+    let case = visible_case(&state, &s, &id).await?;
+    if !case.status().is_editable() {
         return Ok(Redirect::to(&format!("/assessments/{}", case.assessment.id)).into_response());
     }
     let rulebook = state.rulebook().clone();
@@ -362,6 +399,7 @@ async fn step_get(
     let lock_version = case.assessment.lock_version;
     ok(&step_page(
         &state,
+        &s.ctx,
         StepRender {
             case: &case,
             rulebook: &rulebook,
@@ -387,17 +425,13 @@ enum Action {
 
 async fn step_post(
     State(state): State<AppState>,
+    s: Signed,
     Path((id, step)): Path<(String, String)>,
     form: FormPairs,
 ) -> AppResult<Response> {
-    let case = load_case(&state, &id).await?;
+    let case = editable_case(&state, &s, &id).await?;
     let rulebook = state.rulebook().clone();
     let index = step_index(&rulebook, &step)?;
-    if !case.assessment.is_draft() {
-        return Err(AppError::Conflict(
-            "This assessment has been submitted, so its answers are locked and nothing was changed.".into(),
-        ));
-    }
     let action = match form.first("_action") {
         Some("back") => Action::Back,
         Some("save") => Action::Save,
@@ -451,6 +485,7 @@ async fn step_post(
         let partner = partner_view(&state, &typed).await?;
         let page = step_page(
             &state,
+            &s.ctx,
             StepRender {
                 case: &case,
                 rulebook: &rulebook,
@@ -479,11 +514,13 @@ async fn step_post(
         current_step: (target.min(rulebook.steps().len() - 1) + 1) as i32,
         partner_normalised: answers.text(contract::PARTNER_NAME).map(normalise_name),
     };
+    let changed = changed_answers(&rulebook, &case.assessment.answers.0, &answers);
     let mut tx = state.pool().begin().await?;
     if !db::assessments::save_draft(&mut tx, case.assessment.id, lock_version, &saved).await? {
         tx.rollback().await?;
         return conflict_page(
             &state,
+            &s,
             &rulebook,
             index,
             typed,
@@ -491,6 +528,21 @@ async fn step_post(
             case.assessment.id,
         )
         .await;
+    }
+    if !changed.is_empty() {
+        let names: Vec<&str> = changed.iter().map(|c| c.label.as_str()).collect();
+        db::audit::record(
+            &mut tx,
+            &s.actor(),
+            Entry {
+                action: "assessment.edit",
+                assessment_id: Some(case.assessment.id),
+                project_id: Some(case.project.id),
+                summary: format!("Step {}: changed {}", index + 1, names.join(", ")),
+                details: serde_json::to_value(&changed).unwrap_or_default(),
+            },
+        )
+        .await?;
     }
     tx.commit().await?;
 
@@ -508,14 +560,15 @@ async fn step_post(
 /// what was typed, and let the officer save again knowingly.
 async fn conflict_page(
     state: &AppState,
+    s: &Signed,
     rulebook: &Rulebook,
     index: usize,
     typed: Typed,
     my_version: i32,
     id: Uuid,
 ) -> AppResult<Response> {
-    let case = load_case(state, &id.to_string()).await?;
-    if !case.assessment.is_draft() {
+    let case = visible_case(state, s, &id.to_string()).await?;
+    if !case.status().is_editable() {
         return Err(AppError::Conflict(
             "While you were editing, this assessment was submitted, so its answers are locked. \
              Your entries on this page were not saved."
@@ -534,6 +587,7 @@ async fn conflict_page(
     let lock_version = case.assessment.lock_version;
     let page = step_page(
         state,
+        &s.ctx,
         StepRender {
             case: &case,
             rulebook,
@@ -579,7 +633,7 @@ fn answer_text(rulebook: &Rulebook, q: &Question, value: Option<&AnswerValue>) -
     }
 }
 
-fn answers_by_step(rulebook: &Rulebook, answers: &Answers) -> Vec<StepAnswers> {
+pub fn answers_by_step(rulebook: &Rulebook, answers: &Answers) -> Vec<StepAnswers> {
     rulebook
         .steps()
         .iter()
@@ -617,6 +671,7 @@ struct ReviewPage {
 
 fn review_page(
     state: &AppState,
+    ctx: &Ctx,
     rulebook: &Rulebook,
     case: Case,
     errors: Vec<ErrorLink>,
@@ -631,6 +686,7 @@ fn review_page(
     ReviewPage {
         layout: Layout::new(
             state,
+            ctx,
             format!("Review \u{2013} {}", case.project.title),
             "projects",
         ),
@@ -644,39 +700,44 @@ fn review_page(
     }
 }
 
-async fn review_get(State(state): State<AppState>, Path(id): Path<String>) -> AppResult<Response> {
-    let case = load_case(&state, &id).await?;
-    if !case.assessment.is_draft() {
+async fn review_get(
+    State(state): State<AppState>,
+    s: Signed,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    s.require(&[Role::Officer])?;
+    let case = visible_case(&state, &s, &id).await?;
+    if !case.status().is_editable() {
         return Ok(Redirect::to(&format!("/assessments/{}", case.assessment.id)).into_response());
     }
     let rulebook = state.rulebook().clone();
-    ok(&review_page(&state, &rulebook, case, Vec::new()))
+    ok(&review_page(&state, &s.ctx, &rulebook, case, Vec::new()))
 }
 
 async fn submit_post(
     State(state): State<AppState>,
+    s: Signed,
     Path(id): Path<String>,
     form: FormPairs,
 ) -> AppResult<Response> {
-    let case = load_case(&state, &id).await?;
+    let case = editable_case(&state, &s, &id).await?;
     let rulebook = state.rulebook().clone();
     let Some(lock_version) = form.first("_version").and_then(|v| v.parse::<i32>().ok()) else {
         return Err(AppError::BadRequest(
             "The form is missing its version; reload the page and try again.".into(),
         ));
     };
-    if !case.assessment.is_draft() {
+    let Some(next) = case.status().after(Transition::Submit) else {
         return Err(AppError::Conflict(
-            "This assessment was already submitted; nothing was changed.".into(),
+            "This assessment cannot be submitted now; nothing was changed.".into(),
         ));
-    }
+    };
     // Re-check everything against the active rulebook: it may have changed since the draft began.
     let answers = asked_answers(&rulebook, &case.assessment.answers.0);
     let json = serde_json::to_value(&answers).map_err(anyhow::Error::from)?;
-    let mut problems: Vec<FieldError> = match Answers::from_json(&rulebook, &json) {
-        Ok(_) => Vec::new(),
-        Err(errors) => errors,
-    };
+    let mut problems: Vec<FieldError> = Answers::from_json(&rulebook, &json)
+        .err()
+        .unwrap_or_default();
     if problems.is_empty() && lock_version != case.assessment.lock_version {
         problems.push(FieldError::new(
             "",
@@ -696,7 +757,7 @@ async fn submit_post(
             .collect();
         return render(
             StatusCode::UNPROCESSABLE_ENTITY,
-            &review_page(&state, &rulebook, case, errors),
+            &review_page(&state, &s.ctx, &rulebook, case, errors),
         );
     }
 
@@ -708,9 +769,17 @@ async fn submit_post(
         partner_normalised: answers.text(contract::PARTNER_NAME).map(normalise_name),
     };
     let mut tx = state.pool().begin().await?;
-    let submitted = db::assessments::save_draft(&mut tx, case.assessment.id, lock_version, &saved)
-        .await?
-        && db::assessments::mark_submitted(&mut tx, case.assessment.id).await?;
+    let saved_ok =
+        db::assessments::save_draft(&mut tx, case.assessment.id, lock_version, &saved).await?;
+    let submitted = saved_ok
+        && db::assessments::mark_submitted(
+            &mut tx,
+            case.assessment.id,
+            case.status().code(),
+            next.code(),
+            s.user.id,
+        )
+        .await?;
     if !submitted {
         // Nothing is written: the draft stays exactly as it was.
         tx.rollback().await?;
@@ -718,6 +787,37 @@ async fn submit_post(
             "The draft changed while you were submitting it. Nothing was submitted; open the review page again.".into(),
         ));
     }
+    let number = db::review::insert_submission(
+        &mut tx,
+        case.assessment.id,
+        &answers,
+        &evaluation,
+        s.user.id,
+    )
+    .await?;
+    db::audit::record(
+        &mut tx,
+        &s.actor(),
+        Entry {
+            action: if next == Status::Resubmitted {
+                "assessment.resubmit"
+            } else {
+                "assessment.submit"
+            },
+            assessment_id: Some(case.assessment.id),
+            project_id: Some(case.project.id),
+            summary: format!(
+                "Submission {number}: computed verdict {}",
+                evaluation.verdict.word()
+            ),
+            details: serde_json::json!({
+                "submission": number,
+                "verdict": evaluation.verdict.code(),
+                "rulebook_version": evaluation.rulebook_version,
+            }),
+        },
+    )
+    .await?;
     tx.commit().await?;
     tracing::info!(assessment = %case.assessment.id, verdict = %evaluation.verdict, "assessment submitted");
     Ok(Redirect::to(&format!(
@@ -727,100 +827,31 @@ async fn submit_post(
     .into_response())
 }
 
-// ----- the result memo -----
-
-pub struct FindingView {
-    pub finding: Finding,
-    pub question_label: String,
-    pub step_number: Option<usize>,
-    pub resolved_by: Vec<String>,
+/// One changed answer, for the audit log and the comparison of submissions.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ChangedAnswer {
+    pub question: String,
+    pub label: String,
+    pub before: String,
+    pub after: String,
 }
 
-#[derive(Template)]
-#[template(path = "assessments/result.html")]
-struct ResultPage {
-    layout: Layout,
-    project: Project,
-    assessment: Assessment,
-    evaluation: Evaluation,
-    open: Vec<FindingView>,
-    /// Open "not yet cleared" findings, listed compactly after the others.
-    uncleared: Vec<FindingView>,
-    resolved: Vec<FindingView>,
-    steps: Vec<StepAnswers>,
-    area: String,
-    sub_area: String,
-    partner_name: String,
-    benefit_notes: Option<String>,
-    mitigations: Vec<String>,
-}
-
-async fn result_get(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    Query(q): Query<NoticeQuery>,
-) -> AppResult<Response> {
-    let case = load_case(&state, &id).await?;
-    // The memo is worded by the rulebook version that computed it, not today's.
-    let rulebook: Arc<Rulebook> = state
-        .rulebook_version(&case.assessment.rulebook_version)
-        .await?;
-    let answers = &case.assessment.answers.0;
-    let evaluation = case.assessment.evaluation.0.clone();
-    let view = |f: &Finding| FindingView {
-        question_label: rulebook
-            .question(&f.question)
-            .map_or_else(|| f.question.clone(), |q| q.label.clone()),
-        step_number: rulebook.step_of(&f.question).map(|s| s + 1),
-        resolved_by: f
-            .resolved_by
-            .iter()
-            .map(|m| rulebook.mitigation_label(m))
-            .collect(),
-        finding: f.clone(),
-    };
-    let area = answers
-        .text(contract::AREA)
-        .and_then(|a| rulebook.area(a))
-        .map_or_else(|| "Not chosen".to_owned(), |a| a.name.clone());
-    let sub_area = answers
-        .text(contract::SUB_AREA)
-        .and_then(|s| rulebook.sub_area(s))
-        .map_or_else(|| "Not chosen".to_owned(), |(_, s)| s.name.clone());
-    let mitigations = answers
-        .list(contract::MITIGATIONS)
+/// The answers that differ between two sets, in questionnaire order.
+pub fn changed_answers(
+    rulebook: &Rulebook,
+    before: &Answers,
+    after: &Answers,
+) -> Vec<ChangedAnswer> {
+    rulebook
+        .steps()
         .iter()
-        .map(|m| rulebook.mitigation_label(m))
-        .collect();
-    ok(&ResultPage {
-        layout: Layout::new(
-            &state,
-            format!("Verdict \u{2013} {}", case.project.title),
-            "projects",
-        )
-        .with_notice(notice(q.notice.as_deref())),
-        open: evaluation
-            .open_findings()
-            .filter(|f| !f.is_uncleared())
-            .map(view)
-            .collect(),
-        uncleared: evaluation
-            .open_findings()
-            .filter(|f| f.is_uncleared())
-            .map(view)
-            .collect(),
-        resolved: evaluation.resolved_findings().map(view).collect(),
-        steps: answers_by_step(&rulebook, answers),
-        partner_name: answers
-            .text(contract::PARTNER_NAME)
-            .unwrap_or("Not named")
-            .to_owned(),
-        benefit_notes: answers.text(contract::BENEFIT_NOTES).map(str::to_owned),
-        area,
-        sub_area,
-        mitigations,
-        evaluation,
-        project: case.project,
-        assessment: case.assessment,
-    })
+        .flat_map(|s| &s.questions)
+        .filter(|q| before.get(&q.id) != after.get(&q.id))
+        .map(|q| ChangedAnswer {
+            question: q.id.clone(),
+            label: q.short.clone(),
+            before: answer_text(rulebook, q, before.get(&q.id)),
+            after: answer_text(rulebook, q, after.get(&q.id)),
+        })
+        .collect()
 }

@@ -3,11 +3,13 @@
 //! small helpers to send requests.
 #![allow(dead_code)]
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::body::Body;
+use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -18,7 +20,7 @@ use uuid::Uuid;
 
 use triage::db::embedded::EmbeddedPostgres;
 use triage::domain::rulebook::Rulebook;
-use triage::state::{AppState, DEFAULT_RULEBOOK};
+use triage::state::{AppState, DEFAULT_RULEBOOK, RuntimeConfig};
 
 /// Connection options of the server the test databases are created on.
 async fn server() -> PgConnectOptions {
@@ -131,11 +133,172 @@ impl Drop for TestDb {
     }
 }
 
-/// The application on a fresh database.
+/// An account created for a test.
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    pub id: Uuid,
+    pub email: String,
+    pub password: String,
+}
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// The application on a fresh database, with two institutions and, by default, a
+/// signed-in officer of the first (`Deref` gives that officer's client).
 pub struct TestApp {
     pub router: Router,
     pub state: AppState,
     pub db: Arc<TestDb>,
+    pub institution_a: Uuid,
+    pub institution_b: Uuid,
+    pub officer: TestUser,
+    client: Client,
+}
+
+impl std::ops::Deref for TestApp {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        &self.client
+    }
+}
+
+impl TestApp {
+    pub async fn new() -> Self {
+        Self::with_rulebook(DEFAULT_RULEBOOK).await
+    }
+
+    pub async fn with_rulebook(text: &str) -> Self {
+        Self::on_database(
+            Arc::new(TestDb::new().await),
+            text,
+            RuntimeConfig::default(),
+            true,
+        )
+        .await
+    }
+
+    /// With custom runtime settings (lockout limits, ...).
+    pub async fn with_config(config: RuntimeConfig) -> Self {
+        Self::on_database(
+            Arc::new(TestDb::new().await),
+            DEFAULT_RULEBOOK,
+            config,
+            true,
+        )
+        .await
+    }
+
+    /// A second app server on the same database, with another rulebook.
+    pub async fn with_rulebook_on(other: &TestApp, text: &str) -> Self {
+        let mut app =
+            Self::on_database(other.db.clone(), text, RuntimeConfig::default(), false).await;
+        app.institution_a = other.institution_a;
+        app.institution_b = other.institution_b;
+        app.officer = other.officer.clone();
+        app.client = app.client_for(&other.officer).await;
+        app
+    }
+
+    async fn on_database(db: Arc<TestDb>, text: &str, config: RuntimeConfig, seed: bool) -> Self {
+        let rulebook = Rulebook::parse(text).expect("rulebook");
+        let state = AppState::prepare(db.pool.clone(), rulebook, config)
+            .await
+            .expect("preparing the state");
+        let router = triage::app(state.clone());
+        let (institution_a, institution_b) = if seed {
+            (
+                insert_institution(&db.pool, "Institution A").await,
+                insert_institution(&db.pool, "Institution B").await,
+            )
+        } else {
+            (Uuid::nil(), Uuid::nil())
+        };
+        let mut app = TestApp {
+            client: Client::new(router.clone(), db.pool.clone()),
+            router,
+            state,
+            db,
+            institution_a,
+            institution_b,
+            officer: TestUser {
+                id: Uuid::nil(),
+                email: String::new(),
+                password: String::new(),
+            },
+        };
+        if seed {
+            app.officer = app.user("officer", Some(institution_a)).await;
+            app.client = app.client_for(&app.officer).await;
+        }
+        app
+    }
+
+    /// Creates an account directly in the database.
+    pub async fn user(&self, role: &str, institution: Option<Uuid>) -> TestUser {
+        let id = Uuid::new_v4();
+        let email = format!("{role}-{}@example.org", &id.simple().to_string()[..8]);
+        let hash = triage::auth::hash_password(PASSWORD.to_owned())
+            .await
+            .expect("hash");
+        sqlx::query(
+            "INSERT INTO users (id, email, display_name, role, institution_id, password_hash) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(id)
+        .bind(&email)
+        .bind(format!("Test {role}"))
+        .bind(role)
+        .bind(institution)
+        .bind(hash)
+        .execute(&self.db.pool)
+        .await
+        .expect("inserting a user");
+        TestUser {
+            id,
+            email,
+            password: PASSWORD.to_owned(),
+        }
+    }
+
+    /// A client with no session.
+    pub fn anonymous(&self) -> Client {
+        Client::new(self.router.clone(), self.db.pool.clone())
+    }
+
+    /// A client signed in as the user.
+    pub async fn client_for(&self, user: &TestUser) -> Client {
+        let client = self.anonymous();
+        client.sign_in(&user.email, &user.password).await;
+        client
+    }
+
+    /// A signed-in client of a new account with the role.
+    pub async fn signed_in(&self, role: &str, institution: Option<Uuid>) -> (TestUser, Client) {
+        let user = self.user(role, institution).await;
+        let client = self.client_for(&user).await;
+        (user, client)
+    }
+}
+
+async fn insert_institution(pool: &PgPool, name: &str) -> Uuid {
+    let id = Uuid::new_v4();
+    sqlx::query("INSERT INTO institutions (id, name) VALUES ($1, $2)")
+        .bind(id)
+        .bind(name)
+        .execute(pool)
+        .await
+        .expect("institution");
+    id
+}
+
+/// A browser-like client: keeps the session cookie and the CSRF token, adds the token
+/// to every form it sends.
+pub struct Client {
+    router: Router,
+    pool: PgPool,
+    cookie: Mutex<Option<String>>,
+    csrf: Mutex<Option<String>>,
+    /// The client address the server sees.
+    pub address: Mutex<SocketAddr>,
 }
 
 /// A response with its body read.
@@ -165,39 +328,58 @@ impl TestResponse {
     }
 }
 
-impl TestApp {
-    pub async fn new() -> Self {
-        Self::with_rulebook(DEFAULT_RULEBOOK).await
-    }
+/// The value of the first hidden `_csrf` field in a page.
+pub fn csrf_in(page: &str) -> Option<String> {
+    let at = page.find("name=\"_csrf\" value=\"")? + "name=\"_csrf\" value=\"".len();
+    Some(page[at..].split('"').next()?.to_owned())
+}
 
-    pub async fn with_rulebook(text: &str) -> Self {
-        Self::on_database(Arc::new(TestDb::new().await), text).await
-    }
-
-    /// A second app server on the same database, with another rulebook.
-    pub async fn with_rulebook_on(other: &TestApp, text: &str) -> Self {
-        Self::on_database(other.db.clone(), text).await
-    }
-
-    async fn on_database(db: Arc<TestDb>, text: &str) -> Self {
-        let rulebook = Rulebook::parse(text).expect("rulebook");
-        let state = AppState::prepare(db.pool.clone(), rulebook)
-            .await
-            .expect("preparing the state");
-        TestApp {
-            router: triage::app(state.clone()),
-            state,
-            db,
+impl Client {
+    fn new(router: Router, pool: PgPool) -> Self {
+        Client {
+            router,
+            pool,
+            cookie: Mutex::new(None),
+            csrf: Mutex::new(None),
+            address: Mutex::new("127.0.0.1:40000".parse().expect("addr")),
         }
     }
 
-    pub async fn send(&self, request: Request<Body>) -> TestResponse {
+    pub fn set_address(&self, addr: &str) {
+        *self.address.lock().expect("lock") = addr.parse().expect("socket address");
+    }
+
+    pub fn session_cookie(&self) -> Option<String> {
+        self.cookie.lock().expect("lock").clone()
+    }
+
+    pub fn set_session_cookie(&self, value: Option<String>) {
+        *self.cookie.lock().expect("lock") = value;
+    }
+
+    pub async fn send(&self, mut request: Request<Body>) -> TestResponse {
+        if let Some(cookie) = self.session_cookie() {
+            request.headers_mut().insert(
+                header::COOKIE,
+                format!("triage_session={cookie}").parse().expect("cookie"),
+            );
+        }
+        let address = *self.address.lock().expect("lock");
+        request.extensions_mut().insert(ConnectInfo(address));
         let response = self
             .router
             .clone()
             .oneshot(request)
             .await
             .expect("infallible");
+        for value in response.headers().get_all(header::SET_COOKIE) {
+            let text = value.to_str().unwrap_or("");
+            if let Some(rest) = text.strip_prefix("triage_session=") {
+                let v = rest.split(';').next().unwrap_or("").to_owned();
+                let expired = text.contains("Max-Age=0") || v.is_empty();
+                self.set_session_cookie(if expired { None } else { Some(v) });
+            }
+        }
         let status = response.status();
         let headers = response.headers().clone();
         let bytes = response
@@ -206,10 +388,14 @@ impl TestApp {
             .await
             .expect("body")
             .to_bytes();
+        let body = String::from_utf8_lossy(&bytes).into_owned();
+        if let Some(token) = csrf_in(&body) {
+            *self.csrf.lock().expect("lock") = Some(token);
+        }
         TestResponse {
             status,
             headers,
-            body: String::from_utf8_lossy(&bytes).into_owned(),
+            body,
         }
     }
 
@@ -218,7 +404,28 @@ impl TestApp {
             .await
     }
 
+    /// The current CSRF token, fetched from a page when none is known yet.
+    pub async fn csrf(&self) -> String {
+        if let Some(t) = self.csrf.lock().expect("lock").clone() {
+            return t;
+        }
+        let signed_in = self.get("/account").await.status == StatusCode::OK;
+        if !signed_in {
+            self.get("/login").await;
+        }
+        self.csrf.lock().expect("lock").clone().unwrap_or_default()
+    }
+
+    /// Posts a form with the session's CSRF token added.
     pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> TestResponse {
+        let token = self.csrf().await;
+        let mut all: Vec<(&str, &str)> = vec![("_csrf", token.as_str())];
+        all.extend_from_slice(fields);
+        self.post_form_raw(path, &all).await
+    }
+
+    /// Posts a form exactly as given (no token added).
+    pub async fn post_form_raw(&self, path: &str, fields: &[(&str, &str)]) -> TestResponse {
         let body = serde_urlencoded::to_string(fields).expect("form");
         self.send(
             Request::post(path)
@@ -237,6 +444,24 @@ impl TestApp {
                 .expect("request"),
         )
         .await
+    }
+
+    /// Signs in with email and password, asserting success.
+    pub async fn sign_in(&self, email: &str, password: &str) {
+        let r = self
+            .post_form(
+                "/login",
+                &[("email", email), ("password", password), ("next", "/")],
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::SEE_OTHER,
+            "sign-in of {email} failed: {}",
+            r.body
+        );
+        // The token changes at sign-in.
+        *self.csrf.lock().expect("lock") = None;
     }
 
     /// Creates a project through the form and returns its id.
@@ -282,13 +507,13 @@ impl TestApp {
         let id: Uuid = assessment_id.parse().expect("uuid");
         let v: i32 = sqlx::query_scalar("SELECT lock_version FROM assessments WHERE id = $1")
             .bind(id)
-            .fetch_one(&self.db.pool)
+            .fetch_one(&self.pool)
             .await
             .expect("lock version");
         v.to_string()
     }
 
-    /// Saves one step with `_action=next`, asserting success.
+    /// Saves one step with `_action=next`.
     pub async fn save_step(
         &self,
         assessment_id: &str,
@@ -300,5 +525,15 @@ impl TestApp {
         all.extend_from_slice(fields);
         self.post_form(&format!("/assessments/{assessment_id}/steps/{step}"), &all)
             .await
+    }
+
+    /// Submits an assessment from its review page.
+    pub async fn submit(&self, assessment_id: &str) -> TestResponse {
+        let version = self.lock_version(assessment_id).await;
+        self.post_form(
+            &format!("/assessments/{assessment_id}/submit"),
+            &[("_version", &version)],
+        )
+        .await
     }
 }

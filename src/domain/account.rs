@@ -1,0 +1,208 @@
+//! Accounts: roles and the validation of account forms.
+
+use super::answers::FieldError;
+
+/// What a user may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Grant-office officer: records and edits its own institution's cases.
+    Officer,
+    /// Reviewer: reads every submitted case, comments, returns and decides.
+    Reviewer,
+    /// Administrator: users, institutions, the register, settings, the audit log.
+    Admin,
+}
+
+impl Role {
+    pub fn code(self) -> &'static str {
+        match self {
+            Role::Officer => "officer",
+            Role::Reviewer => "reviewer",
+            Role::Admin => "admin",
+        }
+    }
+    pub fn word(self) -> &'static str {
+        match self {
+            Role::Officer => "Grant-office officer",
+            Role::Reviewer => "Reviewer",
+            Role::Admin => "Administrator",
+        }
+    }
+    pub fn parse(code: &str) -> Option<Role> {
+        match code {
+            "officer" => Some(Role::Officer),
+            "reviewer" => Some(Role::Reviewer),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+    pub const ALL: [Role; 3] = [Role::Officer, Role::Reviewer, Role::Admin];
+}
+
+/// Shortest password accepted (OWASP ASVS 2.1.1 asks for at least 12 characters).
+pub const MIN_PASSWORD: usize = 12;
+const MAX_PASSWORD: usize = 128;
+
+/// An email address normalised for comparison, or a message.
+pub fn parse_email(raw: &str) -> Result<String, String> {
+    let email = raw.trim();
+    let valid = email.len() <= 254
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        })
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+    if valid {
+        Ok(email.to_lowercase())
+    } else {
+        Err("Enter an email address like name@example.org.".to_owned())
+    }
+}
+
+/// Checks a new password against the policy.
+pub fn check_password(password: &str) -> Result<(), String> {
+    let n = password.chars().count();
+    if n < MIN_PASSWORD {
+        return Err(format!(
+            "Use at least {MIN_PASSWORD} characters; a short sentence is easy to remember."
+        ));
+    }
+    if n > MAX_PASSWORD {
+        return Err(format!("Use at most {MAX_PASSWORD} characters."));
+    }
+    Ok(())
+}
+
+/// The fields of a new account, as typed.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct NewUserInput {
+    pub email: String,
+    pub display_name: String,
+    pub role: String,
+    pub institution_id: String,
+    pub password: String,
+}
+
+/// A valid new account; the institution is checked against the database by the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUser {
+    pub email: String,
+    pub display_name: String,
+    pub role: Role,
+    pub institution_id: Option<uuid::Uuid>,
+    pub password: String,
+}
+
+impl NewUserInput {
+    pub fn parse(&self) -> Result<NewUser, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let email = parse_email(&self.email)
+            .map_err(|m| errors.push(FieldError::new("email", m)))
+            .ok();
+        let display_name = self.display_name.trim();
+        if display_name.is_empty() || display_name.chars().count() > 200 {
+            errors.push(FieldError::new(
+                "display_name",
+                "Give a name of 1 to 200 characters.",
+            ));
+        }
+        let role = Role::parse(&self.role);
+        if role.is_none() {
+            errors.push(FieldError::new("role", "Choose a role."));
+        }
+        let institution_id = match self.institution_id.trim() {
+            "" => None,
+            raw => match uuid::Uuid::parse_str(raw) {
+                Ok(id) => Some(id),
+                Err(_) => {
+                    errors.push(FieldError::new(
+                        "institution_id",
+                        "Choose an institution from the list.",
+                    ));
+                    None
+                }
+            },
+        };
+        if role == Some(Role::Officer)
+            && institution_id.is_none()
+            && !errors.iter().any(|e| e.field == "institution_id")
+        {
+            errors.push(FieldError::new(
+                "institution_id",
+                "An officer belongs to an institution.",
+            ));
+        }
+        if let Err(m) = check_password(&self.password) {
+            errors.push(FieldError::new("password", m));
+        }
+        match (email, role) {
+            (Some(email), Some(role)) if errors.is_empty() => Ok(NewUser {
+                email,
+                display_name: display_name.to_owned(),
+                role,
+                institution_id: if role == Role::Officer {
+                    institution_id
+                } else {
+                    None
+                },
+                password: self.password.clone(),
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_trimmed_lowercased_and_checked() {
+        assert_eq!(
+            parse_email("  Ana@Example.ORG "),
+            Ok("ana@example.org".to_owned())
+        );
+        for bad in [
+            "",
+            "ana",
+            "ana@",
+            "@example.org",
+            "ana@example",
+            "a b@example.org",
+            "ana@.org",
+        ] {
+            assert!(parse_email(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn short_passwords_are_refused() {
+        assert!(check_password("short").is_err());
+        assert!(check_password("correct horse battery").is_ok());
+    }
+
+    #[test]
+    fn an_officer_needs_an_institution_and_others_get_none() {
+        let input = NewUserInput {
+            email: "o@example.org".into(),
+            display_name: "O".into(),
+            role: "officer".into(),
+            password: "a long enough password".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            input.parse().expect_err("no institution")[0].field,
+            "institution_id"
+        );
+        let reviewer = NewUserInput {
+            role: "reviewer".into(),
+            institution_id: uuid::Uuid::new_v4().to_string(),
+            ..input
+        };
+        assert_eq!(reviewer.parse().expect("valid").institution_id, None);
+    }
+}

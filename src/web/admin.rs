@@ -1,0 +1,489 @@
+//! Administration: accounts, institutions, the partner register, settings and the
+//! installation-wide audit log. Administrators only; every change is audited.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+
+use crate::auth::hash_password;
+use crate::db;
+use crate::db::audit::{Entry, Filter, Row};
+use crate::db::users::{Institution, User};
+use crate::domain::account::{NewUserInput, Role};
+use crate::domain::answers::FieldError;
+use crate::error::{AppError, AppResult};
+use crate::screening::parse_register_csv;
+use crate::state::AppState;
+use crate::web::forms::{Errors, Form, parse_id};
+use crate::web::layout::{Layout, NoticeQuery, notice, ok, render};
+use crate::web::session::Signed;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin", get(admin_get))
+        .route("/admin/users", get(users_get).post(users_post))
+        .route("/admin/users/{id}", get(user_get).post(user_post))
+        .route(
+            "/admin/institutions",
+            get(institutions_get).post(institutions_post),
+        )
+        .route("/admin/register", get(register_get).post(register_post))
+        .route("/admin/settings", get(settings_get).post(settings_post))
+        .route("/admin/audit", get(audit_get))
+}
+
+fn admin(s: &Signed) -> AppResult<()> {
+    s.require(&[Role::Admin])
+}
+
+#[derive(Template)]
+#[template(path = "admin/index.html")]
+struct AdminPage {
+    layout: Layout,
+}
+
+async fn admin_get(State(state): State<AppState>, s: Signed) -> AppResult<Response> {
+    admin(&s)?;
+    ok(&AdminPage {
+        layout: Layout::new(&state, &s.ctx, "Administration", "admin"),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "admin/users.html")]
+struct UsersPage {
+    layout: Layout,
+    users: Vec<User>,
+    institutions: Vec<Institution>,
+    input: NewUserInput,
+    errors: Errors,
+}
+
+async fn users_page(
+    state: &AppState,
+    s: &Signed,
+    input: NewUserInput,
+    errors: Vec<FieldError>,
+    n: Option<&str>,
+) -> AppResult<UsersPage> {
+    Ok(UsersPage {
+        layout: Layout::new(state, &s.ctx, "Accounts", "admin").with_notice(notice(n)),
+        users: db::users::list(state.pool()).await?,
+        institutions: db::users::institutions(state.pool()).await?,
+        input: NewUserInput {
+            password: String::new(),
+            ..input
+        },
+        errors: Errors(errors),
+    })
+}
+
+async fn users_get(
+    State(state): State<AppState>,
+    s: Signed,
+    Query(q): Query<NoticeQuery>,
+) -> AppResult<Response> {
+    admin(&s)?;
+    ok(&users_page(
+        &state,
+        &s,
+        NewUserInput::default(),
+        Vec::new(),
+        q.notice.as_deref(),
+    )
+    .await?)
+}
+
+async fn users_post(
+    State(state): State<AppState>,
+    s: Signed,
+    Form(input): Form<NewUserInput>,
+) -> AppResult<Response> {
+    admin(&s)?;
+    let mut errors = Vec::new();
+    let parsed = input.parse().map_err(|e| errors.extend(e)).ok();
+    if let Some(Some(id)) = parsed.as_ref().map(|u| u.institution_id) {
+        if db::users::institution(state.pool(), id).await?.is_none() {
+            errors.push(FieldError::new(
+                "institution_id",
+                "Choose an institution from the list.",
+            ));
+        }
+    }
+    let Some(new_user) = parsed.filter(|_| errors.is_empty()) else {
+        return render(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &users_page(&state, &s, input, errors, None).await?,
+        );
+    };
+    let hash = hash_password(new_user.password.clone()).await?;
+    let mut tx = state.pool().begin().await?;
+    let Some(id) = db::users::insert(&mut tx, &new_user, &hash).await? else {
+        tx.rollback().await?;
+        let errors = vec![FieldError::new(
+            "email",
+            "An account with this email address already exists.",
+        )];
+        return render(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &users_page(&state, &s, input, errors, None).await?,
+        );
+    };
+    db::audit::record(&mut tx, &s.actor(), Entry {
+        action: "admin.user_create",
+        assessment_id: None,
+        project_id: None,
+        summary: format!("Created account {} ({})", new_user.email, new_user.role.code()),
+        details: serde_json::json!({ "user": id, "email": new_user.email, "role": new_user.role.code(), "institution": new_user.institution_id }),
+    })
+    .await?;
+    tx.commit().await?;
+    Ok(Redirect::to("/admin/users?notice=user_created").into_response())
+}
+
+#[derive(Template)]
+#[template(path = "admin/user.html")]
+struct UserPage {
+    layout: Layout,
+    user: User,
+    institutions: Vec<Institution>,
+    errors: Errors,
+}
+
+async fn user_get(
+    State(state): State<AppState>,
+    s: Signed,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    admin(&s)?;
+    let user = db::users::by_id(state.pool(), parse_id(&id)?)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    ok(&UserPage {
+        layout: Layout::new(&state, &s.ctx, format!("Account {}", user.email), "admin"),
+        institutions: db::users::institutions(state.pool()).await?,
+        user,
+        errors: Errors::default(),
+    })
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct UserForm {
+    role: String,
+    institution_id: String,
+    disabled: Option<String>,
+}
+
+async fn user_post(
+    State(state): State<AppState>,
+    s: Signed,
+    Path(id): Path<String>,
+    Form(f): Form<UserForm>,
+) -> AppResult<Response> {
+    admin(&s)?;
+    let user = db::users::by_id(state.pool(), parse_id(&id)?)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let mut errors = Vec::new();
+    let role = Role::parse(&f.role);
+    if role.is_none() {
+        errors.push(FieldError::new("role", "Choose a role."));
+    }
+    let institution = match f.institution_id.trim() {
+        "" => None,
+        raw => match uuid::Uuid::parse_str(raw) {
+            Ok(i) if db::users::institution(state.pool(), i).await?.is_some() => Some(i),
+            _ => {
+                errors.push(FieldError::new(
+                    "institution_id",
+                    "Choose an institution from the list.",
+                ));
+                None
+            }
+        },
+    };
+    if role == Some(Role::Officer) && institution.is_none() && errors.is_empty() {
+        errors.push(FieldError::new(
+            "institution_id",
+            "An officer belongs to an institution.",
+        ));
+    }
+    let disabled = f.disabled.is_some();
+    if user.id == s.user.id && (disabled || role != Some(Role::Admin)) {
+        errors.push(FieldError::new(
+            "role",
+            "You cannot disable or demote your own account; ask another administrator.",
+        ));
+    }
+    let Some(role) = role.filter(|_| errors.is_empty()) else {
+        let page = UserPage {
+            layout: Layout::new(&state, &s.ctx, format!("Account {}", user.email), "admin"),
+            institutions: db::users::institutions(state.pool()).await?,
+            user,
+            errors: Errors(errors),
+        };
+        return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
+    };
+    let institution = if role == Role::Officer {
+        institution
+    } else {
+        None
+    };
+    let mut tx = state.pool().begin().await?;
+    db::users::update_account(&mut tx, user.id, role, institution, disabled).await?;
+    db::audit::record(&mut tx, &s.actor(), Entry {
+        action: "admin.user_update",
+        assessment_id: None,
+        project_id: None,
+        summary: format!("Changed account {}: role {} -> {}, disabled {} -> {}", user.email, user.role, role.code(), user.disabled, disabled),
+        details: serde_json::json!({ "user": user.id, "role": [user.role, role.code()], "institution": [user.institution_id, institution], "disabled": [user.disabled, disabled] }),
+    })
+    .await?;
+    tx.commit().await?;
+    Ok(Redirect::to("/admin/users?notice=user_updated").into_response())
+}
+
+#[derive(Template)]
+#[template(path = "admin/institutions.html")]
+struct InstitutionsPage {
+    layout: Layout,
+    institutions: Vec<Institution>,
+    name: String,
+    errors: Errors,
+}
+
+async fn institutions_get(
+    State(state): State<AppState>,
+    s: Signed,
+    Query(q): Query<NoticeQuery>,
+) -> AppResult<Response> {
+    admin(&s)?;
+    ok(&InstitutionsPage {
+        layout: Layout::new(&state, &s.ctx, "Institutions", "admin")
+            .with_notice(notice(q.notice.as_deref())),
+        institutions: db::users::institutions(state.pool()).await?,
+        name: String::new(),
+        errors: Errors::default(),
+    })
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct InstitutionForm {
+    name: String,
+}
+
+async fn institutions_post(
+    State(state): State<AppState>,
+    s: Signed,
+    Form(f): Form<InstitutionForm>,
+) -> AppResult<Response> {
+    admin(&s)?;
+    let name = f.name.trim().to_owned();
+    let mut errors = Vec::new();
+    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+        errors.push(FieldError::new(
+            "name",
+            "Give a name of 1 to 200 characters.",
+        ));
+    }
+    let mut tx = state.pool().begin().await?;
+    let id = if errors.is_empty() {
+        db::users::insert_institution(&mut tx, &name).await?
+    } else {
+        None
+    };
+    let Some(id) = id else {
+        tx.rollback().await?;
+        if errors.is_empty() {
+            errors.push(FieldError::new(
+                "name",
+                "An institution with this name already exists.",
+            ));
+        }
+        let page = InstitutionsPage {
+            layout: Layout::new(&state, &s.ctx, "Institutions", "admin"),
+            institutions: db::users::institutions(state.pool()).await?,
+            name: f.name,
+            errors: Errors(errors),
+        };
+        return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
+    };
+    db::audit::record(
+        &mut tx,
+        &s.actor(),
+        Entry {
+            action: "admin.institution_create",
+            assessment_id: None,
+            project_id: None,
+            summary: format!("Added institution {name}"),
+            details: serde_json::json!({ "institution": id, "name": name }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Redirect::to("/admin/institutions?notice=institution_created").into_response())
+}
+
+#[derive(Template)]
+#[template(path = "admin/register.html")]
+struct RegisterUploadPage {
+    layout: Layout,
+    entries: usize,
+    error: Option<String>,
+}
+
+async fn register_get(
+    State(state): State<AppState>,
+    s: Signed,
+    Query(q): Query<NoticeQuery>,
+) -> AppResult<Response> {
+    admin(&s)?;
+    ok(&RegisterUploadPage {
+        layout: Layout::new(&state, &s.ctx, "Partner register", "admin")
+            .with_notice(notice(q.notice.as_deref())),
+        entries: state.register().await?.entries().len(),
+        error: None,
+    })
+}
+
+async fn register_post(
+    State(state): State<AppState>,
+    s: Signed,
+    mut multipart: Multipart,
+) -> AppResult<Response> {
+    admin(&s)?;
+    let mut file: Option<(String, Vec<u8>)> = None;
+    while let Ok(Some(field)) = multipart.next_field().await {
+        if field.name() == Some("file") {
+            let name = field
+                .file_name()
+                .unwrap_or("upload.csv")
+                .chars()
+                .take(200)
+                .collect();
+            let bytes = field
+                .bytes()
+                .await
+                .map_err(|_| AppError::BadRequest("The file could not be read.".into()))?;
+            file = Some((name, bytes.to_vec()));
+        }
+    }
+    let parsed = match file.filter(|(_, b)| !b.is_empty()) {
+        None => Err("Choose a CSV file to import.".to_owned()),
+        Some((name, bytes)) => parse_register_csv(bytes.as_slice())
+            .map(|entries| (name, entries))
+            .map_err(|e| format!("The file was not imported: {e}. Nothing was changed.")),
+    };
+    let (name, entries) = match parsed {
+        Ok(ok) => ok,
+        Err(message) => {
+            let page = RegisterUploadPage {
+                layout: Layout::new(&state, &s.ctx, "Partner register", "admin"),
+                entries: state.register().await?.entries().len(),
+                error: Some(message),
+            };
+            return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
+        }
+    };
+    let mut tx = state.pool().begin().await?;
+    db::register::replace_all(&mut tx, &entries, &name).await?;
+    db::audit::record(
+        &mut tx,
+        &s.actor(),
+        Entry {
+            action: "admin.register_import",
+            assessment_id: None,
+            project_id: None,
+            summary: format!(
+                "Imported the partner register from {name}: {} entries",
+                entries.len()
+            ),
+            details: serde_json::json!({ "file": name, "entries": entries.len() }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Redirect::to("/admin/register?notice=register_imported").into_response())
+}
+
+#[derive(Template)]
+#[template(path = "admin/settings.html")]
+struct SettingsPage {
+    layout: Layout,
+    require_totp: bool,
+}
+
+async fn settings_get(
+    State(state): State<AppState>,
+    s: Signed,
+    Query(q): Query<NoticeQuery>,
+) -> AppResult<Response> {
+    admin(&s)?;
+    ok(&SettingsPage {
+        layout: Layout::new(&state, &s.ctx, "Settings", "admin")
+            .with_notice(notice(q.notice.as_deref())),
+        require_totp: db::users::require_totp(state.pool()).await?,
+    })
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct SettingsForm {
+    require_totp: Option<String>,
+}
+
+async fn settings_post(
+    State(state): State<AppState>,
+    s: Signed,
+    Form(f): Form<SettingsForm>,
+) -> AppResult<Response> {
+    admin(&s)?;
+    let on = f.require_totp.is_some();
+    let mut tx = state.pool().begin().await?;
+    db::users::set_require_totp(&mut tx, on).await?;
+    db::audit::record(
+        &mut tx,
+        &s.actor(),
+        Entry {
+            action: "admin.settings",
+            assessment_id: None,
+            project_id: None,
+            summary: format!(
+                "Two-factor sign-in required for every account: {}",
+                if on { "yes" } else { "no" }
+            ),
+            details: serde_json::json!({ "require_totp": on }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Redirect::to("/admin/settings?notice=settings").into_response())
+}
+
+#[derive(Template)]
+#[template(path = "admin/audit.html")]
+struct AuditPage {
+    layout: Layout,
+    rows: Vec<Row>,
+    filter: Filter,
+    actions: Vec<String>,
+}
+
+async fn audit_get(
+    State(state): State<AppState>,
+    s: Signed,
+    Query(filter): Query<Filter>,
+) -> AppResult<Response> {
+    admin(&s)?;
+    ok(&AuditPage {
+        layout: Layout::new(&state, &s.ctx, "Audit log", "admin"),
+        rows: db::audit::search(state.pool(), &filter, 500).await?,
+        actions: db::audit::actions(state.pool()).await?,
+        filter,
+    })
+}

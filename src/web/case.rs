@@ -1,0 +1,625 @@
+//! The case page (the due-diligence memo with its review record) and the review
+//! workflow: queue, comments, returns, decisions, and what changed between submissions.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+
+use crate::db;
+use crate::db::assessments::Assessment;
+use crate::db::audit::Entry;
+use crate::db::projects::Project;
+use crate::db::review::{Comment, Decision, NewDecision, QueueItem, Return, Submission};
+use crate::domain::account::Role;
+use crate::domain::answers::FieldError;
+use crate::domain::contract;
+use crate::domain::lifecycle::{Status, Transition};
+use crate::domain::rulebook::{Colour, Rulebook};
+use crate::domain::verdict::{Evaluation, Finding};
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+use crate::web::forms::{Errors, FormPairs};
+use crate::web::layout::{Layout, NoticeQuery, datetime, notice, ok, render};
+use crate::web::session::Signed;
+use crate::web::wizard::{
+    Case, ChangedAnswer, StepAnswers, answers_by_step, changed_answers, visible_case,
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/assessments/{id}", get(case_get))
+        .route("/assessments/{id}/comments", post(comment_post))
+        .route("/assessments/{id}/return", post(return_post))
+        .route("/assessments/{id}/decision", post(decision_post))
+        .route("/review", get(queue_get))
+}
+
+pub struct FindingView {
+    pub finding: Finding,
+    pub question_label: String,
+    pub step_number: Option<usize>,
+    pub resolved_by: Vec<String>,
+    pub comments: Vec<Comment>,
+}
+
+/// What changed from one submission to the next.
+pub struct SubmissionChange {
+    pub number: i32,
+    pub submitted_by: String,
+    pub submitted_at: String,
+    pub verdict_before: String,
+    pub verdict_after: String,
+    pub answers: Vec<ChangedAnswer>,
+    pub findings_added: Vec<String>,
+    pub findings_removed: Vec<String>,
+    pub findings_resolved: Vec<String>,
+    pub findings_reopened: Vec<String>,
+}
+
+pub struct AuditLine {
+    pub at: String,
+    pub actor: String,
+    pub summary: String,
+}
+
+/// The forms a reviewer fills in, kept as typed when they come back with errors.
+#[derive(Default)]
+pub struct ReviewInput {
+    pub return_message: String,
+    pub outcome: String,
+    pub final_verdict: String,
+    pub justification: String,
+    pub conditions: String,
+    pub comment: String,
+    pub comment_finding: String,
+}
+
+#[derive(Template)]
+#[template(path = "assessments/result.html")]
+struct CasePage {
+    layout: Layout,
+    project: Project,
+    assessment: Assessment,
+    status: Status,
+    evaluation: Evaluation,
+    open: Vec<FindingView>,
+    /// Open "not yet cleared" findings, listed compactly after the others.
+    uncleared: Vec<FindingView>,
+    resolved: Vec<FindingView>,
+    steps: Vec<StepAnswers>,
+    area: String,
+    sub_area: String,
+    partner_name: String,
+    benefit_notes: Option<String>,
+    mitigations: Vec<String>,
+    institution: String,
+    /// Case-level comments (not attached to a finding).
+    comments: Vec<Comment>,
+    returns: Vec<Return>,
+    decision: Option<Decision>,
+    changes: Vec<SubmissionChange>,
+    submissions: usize,
+    audit: Vec<AuditLine>,
+    can_edit: bool,
+    can_comment: bool,
+    /// A reviewer may return or decide now.
+    can_review: bool,
+    /// Why a reviewer may not decide (they submitted it), if so.
+    own_submission: bool,
+    input: ReviewInput,
+    errors: Errors,
+    /// (code, title) of findings, for attaching a comment.
+    finding_choices: Vec<(String, String)>,
+}
+
+fn colour_word(code: &str) -> &'static str {
+    Colour::from_code(code).map_or("None", Colour::word)
+}
+
+fn submission_changes(rulebook: &Rulebook, subs: &[Submission]) -> Vec<SubmissionChange> {
+    subs.windows(2)
+        .map(|pair| {
+            let (a, b) = (&pair[0], &pair[1]);
+            let find =
+                |e: &Evaluation, code: &str| e.findings.iter().find(|f| f.code == code).cloned();
+            let (ea, eb) = (&a.evaluation.0, &b.evaluation.0);
+            let title = |f: &Finding| f.title.clone();
+            SubmissionChange {
+                number: b.number,
+                submitted_by: b.submitted_by_name.clone(),
+                submitted_at: datetime(&b.submitted_at),
+                verdict_before: colour_word(&a.verdict).to_owned(),
+                verdict_after: colour_word(&b.verdict).to_owned(),
+                answers: changed_answers(rulebook, &a.answers.0, &b.answers.0),
+                findings_added: eb
+                    .findings
+                    .iter()
+                    .filter(|f| find(ea, &f.code).is_none())
+                    .map(title)
+                    .collect(),
+                findings_removed: ea
+                    .findings
+                    .iter()
+                    .filter(|f| find(eb, &f.code).is_none())
+                    .map(title)
+                    .collect(),
+                findings_resolved: eb
+                    .findings
+                    .iter()
+                    .filter(|f| f.resolved && find(ea, &f.code).is_some_and(|o| !o.resolved))
+                    .map(title)
+                    .collect(),
+                findings_reopened: eb
+                    .findings
+                    .iter()
+                    .filter(|f| !f.resolved && find(ea, &f.code).is_some_and(|o| o.resolved))
+                    .map(title)
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+async fn case_page(
+    state: &AppState,
+    s: &Signed,
+    case: Case,
+    input: ReviewInput,
+    errors: Vec<FieldError>,
+    notice_code: Option<&str>,
+) -> AppResult<CasePage> {
+    let id = case.assessment.id;
+    // The memo is worded by the rulebook version that computed it, not today's.
+    let rulebook: Arc<Rulebook> = state
+        .rulebook_version(&case.assessment.rulebook_version)
+        .await?;
+    let answers = &case.assessment.answers.0;
+    let evaluation = case.assessment.evaluation.0.clone();
+    let all_comments = db::review::comments(state.pool(), id).await?;
+    let view = |f: &Finding| FindingView {
+        question_label: rulebook
+            .question(&f.question)
+            .map_or_else(|| f.question.clone(), |q| q.label.clone()),
+        step_number: rulebook.step_of(&f.question).map(|s| s + 1),
+        resolved_by: f
+            .resolved_by
+            .iter()
+            .map(|m| rulebook.mitigation_label(m))
+            .collect(),
+        comments: all_comments
+            .iter()
+            .filter(|c| c.finding_code.as_deref() == Some(f.code.as_str()))
+            .cloned()
+            .collect(),
+        finding: f.clone(),
+    };
+    let area = answers
+        .text(contract::AREA)
+        .and_then(|a| rulebook.area(a))
+        .map_or_else(|| "Not chosen".to_owned(), |a| a.name.clone());
+    let sub_area = answers
+        .text(contract::SUB_AREA)
+        .and_then(|s| rulebook.sub_area(s))
+        .map_or_else(|| "Not chosen".to_owned(), |(_, s)| s.name.clone());
+    let mitigations = answers
+        .list(contract::MITIGATIONS)
+        .iter()
+        .map(|m| rulebook.mitigation_label(m))
+        .collect();
+    let submissions = db::review::submissions(state.pool(), id).await?;
+    let status = case.status();
+    let institution = match case.project.institution_id {
+        Some(i) => db::users::institution(state.pool(), i)
+            .await?
+            .map(|i| i.name)
+            .unwrap_or_default(),
+        None => String::new(),
+    };
+    let audit = db::audit::for_assessment(state.pool(), id)
+        .await?
+        .into_iter()
+        .map(|r| AuditLine {
+            at: datetime(&r.at),
+            actor: r.actor_email.unwrap_or_else(|| "system".to_owned()),
+            summary: r.summary,
+        })
+        .collect();
+    let own_submission = case.assessment.submitted_by == Some(s.user.id);
+    Ok(CasePage {
+        layout: Layout::new(
+            state,
+            &s.ctx,
+            format!("Case \u{2013} {}", case.project.title),
+            match s.role() {
+                Role::Reviewer => "review",
+                _ => "projects",
+            },
+        )
+        .with_notice(notice(notice_code)),
+        open: evaluation
+            .open_findings()
+            .filter(|f| !f.is_uncleared())
+            .map(view)
+            .collect(),
+        uncleared: evaluation
+            .open_findings()
+            .filter(|f| f.is_uncleared())
+            .map(view)
+            .collect(),
+        resolved: evaluation.resolved_findings().map(view).collect(),
+        finding_choices: evaluation
+            .findings
+            .iter()
+            .map(|f| (f.code.clone(), f.title.clone()))
+            .collect(),
+        steps: answers_by_step(&rulebook, answers),
+        partner_name: answers
+            .text(contract::PARTNER_NAME)
+            .unwrap_or("Not named")
+            .to_owned(),
+        benefit_notes: answers.text(contract::BENEFIT_NOTES).map(str::to_owned),
+        area,
+        sub_area,
+        mitigations,
+        institution,
+        comments: all_comments
+            .iter()
+            .filter(|c| c.finding_code.is_none())
+            .cloned()
+            .collect(),
+        returns: db::review::returns(state.pool(), id).await?,
+        decision: db::review::decision(state.pool(), id).await?,
+        changes: submission_changes(&rulebook, &submissions),
+        submissions: submissions.len(),
+        audit,
+        can_edit: s.role() == Role::Officer && status.is_editable(),
+        can_comment: matches!(s.role(), Role::Officer | Role::Reviewer),
+        can_review: s.role() == Role::Reviewer && status.awaits_review(),
+        own_submission,
+        status,
+        input,
+        errors: Errors(errors),
+        evaluation,
+        project: case.project,
+        assessment: case.assessment,
+    })
+}
+
+async fn case_get(
+    State(state): State<AppState>,
+    s: Signed,
+    Path(id): Path<String>,
+    Query(q): Query<NoticeQuery>,
+) -> AppResult<Response> {
+    let case = visible_case(&state, &s, &id).await?;
+    ok(&case_page(
+        &state,
+        &s,
+        case,
+        ReviewInput::default(),
+        Vec::new(),
+        q.notice.as_deref(),
+    )
+    .await?)
+}
+
+/// Re-renders the case page with the reviewer's entries and the errors beside them.
+async fn case_with_errors(
+    state: &AppState,
+    s: &Signed,
+    case: Case,
+    input: ReviewInput,
+    errors: Vec<FieldError>,
+) -> AppResult<Response> {
+    let page = case_page(state, s, case, input, errors, None).await?;
+    render(StatusCode::UNPROCESSABLE_ENTITY, &page)
+}
+
+fn text(form: &FormPairs, key: &str) -> String {
+    form.first(key).unwrap_or_default().trim().to_owned()
+}
+
+fn check_text(errors: &mut Vec<FieldError>, field: &str, value: &str, what: &str, required: bool) {
+    if required && value.is_empty() {
+        errors.push(FieldError::new(field, format!("Write {what}.")));
+    } else if value.chars().count() > 5000 {
+        errors.push(FieldError::new(field, "At most 5,000 characters."));
+    } else if value
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        errors.push(FieldError::new(field, "Contains control characters."));
+    }
+}
+
+async fn comment_post(
+    State(state): State<AppState>,
+    s: Signed,
+    Path(id): Path<String>,
+    form: FormPairs,
+) -> AppResult<Response> {
+    s.require(&[Role::Officer, Role::Reviewer])?;
+    let case = visible_case(&state, &s, &id).await?;
+    let input = ReviewInput {
+        comment: text(&form, "body"),
+        comment_finding: text(&form, "finding"),
+        ..Default::default()
+    };
+    let mut errors = Vec::new();
+    check_text(&mut errors, "body", &input.comment, "a comment", true);
+    let finding = (!input.comment_finding.is_empty()).then(|| input.comment_finding.clone());
+    if let Some(code) = &finding {
+        if !case
+            .assessment
+            .evaluation
+            .0
+            .findings
+            .iter()
+            .any(|f| &f.code == code)
+        {
+            errors.push(FieldError::new("finding", "Choose a finding of this case."));
+        }
+    }
+    if !errors.is_empty() {
+        return case_with_errors(&state, &s, case, input, errors).await;
+    }
+    let mut tx = state.pool().begin().await?;
+    db::review::insert_comment(
+        &mut tx,
+        case.assessment.id,
+        s.user.id,
+        finding.as_deref(),
+        &input.comment,
+    )
+    .await?;
+    db::audit::record(
+        &mut tx,
+        &s.actor(),
+        Entry {
+            action: "case.comment",
+            assessment_id: Some(case.assessment.id),
+            project_id: Some(case.project.id),
+            summary: match &finding {
+                Some(code) => format!("Commented on finding {code}"),
+                None => "Commented on the case".to_owned(),
+            },
+            details: serde_json::json!({ "finding": finding, "length": input.comment.chars().count() }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Redirect::to(&format!(
+        "/assessments/{}?notice=commented#comments",
+        case.assessment.id
+    ))
+    .into_response())
+}
+
+async fn return_post(
+    State(state): State<AppState>,
+    s: Signed,
+    Path(id): Path<String>,
+    form: FormPairs,
+) -> AppResult<Response> {
+    s.require(&[Role::Reviewer])?;
+    let case = visible_case(&state, &s, &id).await?;
+    let Some(next) = case.status().after(Transition::Return) else {
+        return Err(AppError::Conflict(format!(
+            "A case that is {} cannot be returned; nothing was changed.",
+            case.status().word().to_lowercase()
+        )));
+    };
+    let input = ReviewInput {
+        return_message: text(&form, "message"),
+        ..Default::default()
+    };
+    let mut errors = Vec::new();
+    check_text(
+        &mut errors,
+        "message",
+        &input.return_message,
+        "what the officer should add or clarify",
+        true,
+    );
+    if !errors.is_empty() {
+        return case_with_errors(&state, &s, case, input, errors).await;
+    }
+    let mut tx = state.pool().begin().await?;
+    if !db::review::set_status(
+        &mut tx,
+        case.assessment.id,
+        &[case.status().code()],
+        next.code(),
+    )
+    .await?
+    {
+        tx.rollback().await?;
+        return Err(AppError::Conflict(
+            "The case changed meanwhile; nothing was changed. Reload the page.".into(),
+        ));
+    }
+    db::review::insert_return(
+        &mut tx,
+        case.assessment.id,
+        s.user.id,
+        &input.return_message,
+    )
+    .await?;
+    db::audit::record(
+        &mut tx,
+        &s.actor(),
+        Entry {
+            action: "case.return",
+            assessment_id: Some(case.assessment.id),
+            project_id: Some(case.project.id),
+            summary: "Returned to the officer for more information".to_owned(),
+            details: serde_json::json!({ "message": input.return_message }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Redirect::to(&format!(
+        "/assessments/{}?notice=returned",
+        case.assessment.id
+    ))
+    .into_response())
+}
+
+async fn decision_post(
+    State(state): State<AppState>,
+    s: Signed,
+    Path(id): Path<String>,
+    form: FormPairs,
+) -> AppResult<Response> {
+    s.require(&[Role::Reviewer])?;
+    let case = visible_case(&state, &s, &id).await?;
+    let Some(next) = case.status().after(Transition::Decide) else {
+        return Err(AppError::Conflict(format!(
+            "A case that is {} cannot be decided; nothing was changed.",
+            case.status().word().to_lowercase()
+        )));
+    };
+    if case.assessment.submitted_by == Some(s.user.id) {
+        return Err(AppError::Conflict(
+            "Nobody decides a case they submitted; ask another reviewer.".into(),
+        ));
+    }
+    let input = ReviewInput {
+        outcome: text(&form, "outcome"),
+        final_verdict: text(&form, "final_verdict"),
+        justification: text(&form, "justification"),
+        conditions: form.first("conditions").unwrap_or_default().to_owned(),
+        ..Default::default()
+    };
+    let computed = case.assessment.evaluation.0.verdict;
+    let mut errors = Vec::new();
+    let final_verdict = match input.outcome.as_str() {
+        "endorse" => Some(computed),
+        "override" => match Colour::from_code(&input.final_verdict) {
+            Some(c) if c != computed => Some(c),
+            Some(_) => {
+                errors.push(FieldError::new(
+                    "final_verdict",
+                    "An override must differ from the computed verdict; to keep it, endorse.",
+                ));
+                None
+            }
+            None => {
+                errors.push(FieldError::new(
+                    "final_verdict",
+                    "Choose the final verdict.",
+                ));
+                None
+            }
+        },
+        _ => {
+            errors.push(FieldError::new(
+                "outcome",
+                "Choose to endorse or to override the computed verdict.",
+            ));
+            None
+        }
+    };
+    check_text(
+        &mut errors,
+        "justification",
+        &input.justification,
+        "the justification of the override",
+        input.outcome == "override",
+    );
+    let conditions: Vec<String> = input
+        .conditions
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if conditions.len() > 30 || conditions.iter().any(|c| c.chars().count() > 500) {
+        errors.push(FieldError::new(
+            "conditions",
+            "At most 30 conditions of at most 500 characters each.",
+        ));
+    }
+    let Some(final_verdict) = final_verdict.filter(|_| errors.is_empty()) else {
+        return case_with_errors(&state, &s, case, input, errors).await;
+    };
+    let mut tx = state.pool().begin().await?;
+    if !db::review::set_status(
+        &mut tx,
+        case.assessment.id,
+        &[case.status().code()],
+        next.code(),
+    )
+    .await?
+    {
+        tx.rollback().await?;
+        return Err(AppError::Conflict(
+            "The case changed meanwhile; nothing was decided. Reload the page.".into(),
+        ));
+    }
+    db::review::insert_decision(
+        &mut tx,
+        case.assessment.id,
+        s.user.id,
+        &NewDecision {
+            outcome: &input.outcome,
+            computed_verdict: computed.code(),
+            final_verdict: final_verdict.code(),
+            justification: &input.justification,
+            conditions: &conditions,
+        },
+    )
+    .await?;
+    db::audit::record(
+        &mut tx,
+        &s.actor(),
+        Entry {
+            action: "case.decide",
+            assessment_id: Some(case.assessment.id),
+            project_id: Some(case.project.id),
+            summary: if input.outcome == "endorse" {
+                format!("Endorsed the computed verdict {}", computed.word())
+            } else {
+                format!(
+                    "Overrode the computed verdict {} with {}",
+                    computed.word(),
+                    final_verdict.word()
+                )
+            },
+            details: serde_json::json!({
+                "outcome": input.outcome,
+                "computed": computed.code(),
+                "final": final_verdict.code(),
+                "justification": input.justification,
+                "conditions": conditions,
+            }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Redirect::to(&format!(
+        "/assessments/{}?notice=decided",
+        case.assessment.id
+    ))
+    .into_response())
+}
+
+#[derive(Template)]
+#[template(path = "review/queue.html")]
+struct QueuePage {
+    layout: Layout,
+    items: Vec<QueueItem>,
+}
+
+async fn queue_get(State(state): State<AppState>, s: Signed) -> AppResult<Response> {
+    s.require(&[Role::Reviewer])?;
+    ok(&QueuePage {
+        layout: Layout::new(&state, &s.ctx, "Review queue", "review"),
+        items: db::review::queue(state.pool()).await?,
+    })
+}
