@@ -373,3 +373,141 @@ async fn an_officer_creates_a_project_walks_every_step_and_reads_the_verdict() {
 
     c.close().await.expect("closing the browser");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_officer_and_a_reviewer_carry_a_case_from_draft_to_decision_in_two_browsers() {
+    let Some((chromium, driver)) = browser_or_skip() else {
+        return;
+    };
+    let app = TestApp::new().await;
+    let reviewer_user = app.user("reviewer", None).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let router = app.router.clone();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let (_driver_o, officer, _profile_o) = start_browser(&chromium, &driver).await;
+    let (_driver_r, reviewer, _profile_r) = start_browser(&chromium, &driver).await;
+
+    // The officer records and submits a case.
+    sign_in(&officer, &base, &app.officer.email).await;
+    officer
+        .goto(&format!("{base}/projects/new"))
+        .await
+        .expect("goto");
+    type_into(&officer, "#title", "Antimicrobial resistance surveillance").await;
+    type_into(&officer, "#lead_researcher", "Dr. Jan de Vries").await;
+    click(&officer, "form[action='/projects'] button[type=submit]").await;
+    wait_for_text(&officer, "Project created").await;
+    click(&officer, "form[action$='/assessments'] button").await;
+    wait_for_text(&officer, "Step 1 of 9").await;
+    click(&officer, "#area-clinical_health").await;
+    officer
+        .find(Locator::Css("#sub_area"))
+        .await
+        .expect("sub_area")
+        .select_by_value("clin_antimicrobial_resistance")
+        .await
+        .expect("select");
+    next(&officer).await;
+    wait_for_text(&officer, "Step 2 of 9").await;
+    type_into(&officer, "#partner_name", "Tianjin Medical University").await;
+    officer
+        .goto(&format!(
+            "{}review",
+            officer
+                .current_url()
+                .await
+                .expect("url")
+                .as_str()
+                .trim_end_matches("steps/2")
+        ))
+        .await
+        .expect("review");
+    wait_for_text(&officer, "Review and submit").await;
+    click(&officer, "form.submit-form button").await;
+    wait_for_text(&officer, "Assessment submitted").await;
+    let case_url = officer
+        .current_url()
+        .await
+        .expect("url")
+        .as_str()
+        .split('?')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+
+    // The reviewer finds it in the queue and returns it with a message.
+    sign_in(&reviewer, &base, &reviewer_user.email).await;
+    reviewer
+        .goto(&format!("{base}/review"))
+        .await
+        .expect("queue");
+    wait_for_text(&reviewer, "Antimicrobial resistance surveillance").await;
+    click(&reviewer, "table.data a").await;
+    wait_for_text(&reviewer, "Ask for more information").await;
+    type_into(
+        &reviewer,
+        "#message",
+        "Which mitigations are in place for the data?",
+    )
+    .await;
+    click(&reviewer, "form[action$='/return'] button").await;
+    wait_for_text(&reviewer, "Case returned to the officer").await;
+
+    // The officer reads the request, answers it and resubmits.
+    officer.goto(&case_url).await.expect("case");
+    wait_for_text(&officer, "Which mitigations are in place for the data?").await;
+    officer
+        .goto(&format!("{case_url}/steps/9"))
+        .await
+        .expect("step 9");
+    wait_for_text(&officer, "Step 9 of 9").await;
+    click(&officer, "#mitigations-legal_compliance_review").await;
+    click(&officer, "#mitigations-data_management_plan").await;
+    next(&officer).await;
+    wait_for_text(&officer, "Review and submit").await;
+    click(&officer, "form.submit-form button").await;
+    wait_for_text(&officer, "Resubmitted").await;
+
+    // The reviewer sees what changed and overrides the verdict with a justification.
+    reviewer.goto(&case_url).await.expect("case");
+    wait_for_text(&reviewer, "What changed between submissions").await;
+    click(&reviewer, "#outcome-override").await;
+    click(&reviewer, "#final_verdict-red").await;
+    type_into(
+        &reviewer,
+        "#justification",
+        "Samples would leave China without an approved route.",
+    )
+    .await;
+    type_into(
+        &reviewer,
+        "#conditions",
+        "Approval of the sample transfer before start",
+    )
+    .await;
+    click(&reviewer, "form[action$='/decision'] button").await;
+    wait_for_text(&reviewer, "Decision recorded").await;
+
+    // The officer sees the decision.
+    officer.goto(&case_url).await.expect("case");
+    let page = wait_for_text(&officer, "The reviewer overrode the computed verdict.").await;
+    assert!(
+        page.contains("Samples would leave China without an approved route."),
+        "{page}"
+    );
+    assert!(page.contains("Approval of the sample transfer before start"));
+    assert!(page.contains("Decided"));
+    let final_badge = officer
+        .find(Locator::Css(".verdict-pair div:nth-child(2) .badge"))
+        .await
+        .expect("final verdict")
+        .text()
+        .await
+        .expect("text");
+    assert_eq!(final_badge, "Red");
+    officer.close().await.expect("close");
+    reviewer.close().await.expect("close");
+}

@@ -107,12 +107,11 @@ fn serve_without_configuration_starts_and_stops_its_own_postgres_and_reuses_it()
         let (status, page) = http_get(port, "/").expect("home page");
         assert_eq!(status, 200, "round {round}");
         assert!(page.contains("Research areas by colour"));
-        let (status, page) = http_get(port, "/register").expect("register");
+        let (status, page) = http_get(port, "/rulebook").expect("rulebook");
         assert_eq!(status, 200);
-        assert!(
-            page.contains("Harbin Institute of Technology"),
-            "the default register is loaded on first start"
-        );
+        assert!(page.contains("Rules"));
+        let (status, _) = http_get(port, "/projects").expect("projects");
+        assert_eq!(status, 303, "cases need a signed-in user");
         let exit = terminate(&mut child);
         assert!(exit.success(), "round {round}: graceful exit, got {exit}");
         assert!(
@@ -322,4 +321,138 @@ async fn concurrent_starts_on_a_new_data_directory_both_succeed() {
     a.stop().await.expect("stop");
     assert!(!postmaster_running(&data));
     let _ = std::fs::remove_dir_all(&data);
+}
+
+#[tokio::test]
+async fn accounts_and_institutions_are_set_up_from_the_shell() {
+    use std::io::Write as _;
+    let db = TestDb::new().await;
+    let run = |args: &[&str], stdin: &str| {
+        let mut child = triage()
+            .args(args)
+            .env("DATABASE_URL", db.url())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(stdin.as_bytes())
+            .expect("write");
+        child.wait_with_output().expect("output")
+    };
+    let out = run(&["institution", "add", "Universiteit Leiden"], "");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(
+        &[
+            "user",
+            "add",
+            "--email",
+            "Officer@Leiden.example",
+            "--name",
+            "An Officer",
+            "--role",
+            "officer",
+            "--institution",
+            "universiteit leiden",
+            "--password-stdin",
+        ],
+        "a long enough password\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(
+        &[
+            "user",
+            "add",
+            "--email",
+            "admin@leiden.example",
+            "--name",
+            "Admin",
+            "--role",
+            "admin",
+            "--password-stdin",
+        ],
+        "another long password\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Mistakes are refused with a message.
+    let out = run(
+        &[
+            "user",
+            "add",
+            "--email",
+            "x@leiden.example",
+            "--name",
+            "X",
+            "--role",
+            "officer",
+            "--password-stdin",
+        ],
+        "a long enough password\n",
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("institution"));
+    let out = run(
+        &[
+            "user",
+            "add",
+            "--email",
+            "y@leiden.example",
+            "--name",
+            "Y",
+            "--role",
+            "reviewer",
+            "--password-stdin",
+        ],
+        "short\n",
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("12 characters"));
+    let out = run(&["institution", "add", "UNIVERSITEIT LEIDEN"], "");
+    assert!(!out.status.success(), "duplicate institution");
+
+    let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(
+        "SELECT u.email, u.role, i.name FROM users u LEFT JOIN institutions i ON i.id = u.institution_id ORDER BY u.email",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .expect("users");
+    assert_eq!(
+        rows,
+        [
+            ("admin@leiden.example".to_owned(), "admin".to_owned(), None),
+            (
+                "officer@leiden.example".to_owned(),
+                "officer".to_owned(),
+                Some("Universiteit Leiden".to_owned())
+            ),
+        ]
+    );
+    let hash: String =
+        sqlx::query_scalar("SELECT password_hash FROM users WHERE email = 'admin@leiden.example'")
+            .fetch_one(&db.pool)
+            .await
+            .expect("hash");
+    assert!(hash.starts_with("$argon2id$"));
+    let audited: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE actor_email LIKE 'shell:%'")
+            .fetch_one(&db.pool)
+            .await
+            .expect("audit");
+    assert_eq!(audited, 3);
 }

@@ -537,7 +537,9 @@ async fn a_second_editor_with_a_stale_page_gets_a_conflict_that_keeps_both_versi
         .await;
     assert_eq!(first.status, StatusCode::SEE_OTHER);
 
-    let second = app
+    // A colleague of the same institution saves from the page they opened at the same time.
+    let (_, colleague) = app.signed_in("officer", Some(app.institution_a)).await;
+    let second = colleague
         .post_form(
             &format!("/assessments/{id}/steps/2"),
             &[

@@ -116,6 +116,11 @@ pub fn check_totp(secret_base32: &str, code: &str, unix_time: u64, last_step: i6
         .find(|s| constant_time_eq(&totp.generate(*s as u64 * 30), &code))
 }
 
+/// The code an authenticator shows at `unix_time` (used by the tests and the CLI's checks).
+pub fn totp_code(secret_base32: &str, unix_time: u64) -> Option<String> {
+    Some(totp(secret_base32, "code")?.generate(unix_time))
+}
+
 /// Ten one-time recovery codes, shown once; only their digests are stored.
 pub fn new_recovery_codes() -> Vec<String> {
     (0..10)

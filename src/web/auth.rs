@@ -104,6 +104,28 @@ async fn locked_out(state: &AppState, email: &str, address: &str) -> AppResult<O
     })
 }
 
+/// A refused attempt during a lockout is on the record but does not extend the lock.
+async fn audit_locked(state: &AppState, ctx: &Ctx, email: &str) -> AppResult<()> {
+    let actor = Actor {
+        id: None,
+        email: Some(email.to_owned()),
+        address: ctx.address.clone(),
+    };
+    db::audit::record_alone(
+        state.pool(),
+        &actor,
+        Entry {
+            action: "auth.login_locked",
+            assessment_id: None,
+            project_id: None,
+            summary: "Sign-in refused: too many failed attempts".to_owned(),
+            details: serde_json::json!({}),
+        },
+    )
+    .await?;
+    Ok(())
+}
+
 async fn failed(state: &AppState, ctx: &Ctx, email: &str, reason: &str) -> AppResult<()> {
     db::users::record_failure(state.pool(), email, &ctx.address).await?;
     let actor = Actor {
@@ -140,6 +162,7 @@ async fn login_post(
         error: Some(error),
     };
     if let Some(message) = locked_out(&state, &email, &ctx.address).await? {
+        audit_locked(&state, &ctx, &email).await?;
         return render(StatusCode::TOO_MANY_REQUESTS, &page(message));
     }
     let user = db::users::by_email(state.pool(), &email).await?;
@@ -273,6 +296,7 @@ async fn second_factor_post(
         error: Some(error),
     };
     if let Some(message) = locked_out(&state, &user.email, &ctx.address).await? {
+        audit_locked(&state, &ctx, &user.email).await?;
         return render(StatusCode::TOO_MANY_REQUESTS, &page(message));
     }
     let code = form.code.trim();
