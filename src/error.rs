@@ -46,27 +46,20 @@ struct ErrorPage<'a> {
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        match &self {
-            AppError::SignIn(next) => {
-                let target = format!("/login?next={}", urlencode(next));
-                return Redirect::to(&target).into_response();
-            }
-            AppError::EnrolTotp => {
-                return Redirect::to("/account/two-factor?required=1").into_response();
-            }
-            _ => {}
-        }
         let (status, title, message) = match &self {
-            AppError::SignIn(_) | AppError::EnrolTotp => unreachable_response(),
-            AppError::Forbidden => (
-                StatusCode::FORBIDDEN,
-                "Not available to your role",
-                "This page belongs to another role. Use the menu to go to your own work.".to_owned(),
-            ),
+            AppError::SignIn(next) => {
+                return Redirect::to(&format!("/login?next={}", urlencode(next))).into_response();
+            }
+            AppError::EnrolTotp => return Redirect::to("/account/two-factor?required=1").into_response(),
             AppError::NotFound => (
                 StatusCode::NOT_FOUND,
                 "Not found",
                 "There is nothing at this address, or it is not yours to see.".to_owned(),
+            ),
+            AppError::Forbidden => (
+                StatusCode::FORBIDDEN,
+                "Not available to your role",
+                "This page belongs to another role. Use the menu to go to your own work.".to_owned(),
             ),
             AppError::BadRequest(m) => (StatusCode::BAD_REQUEST, "Bad request", m.clone()),
             AppError::TooLarge => (
@@ -96,11 +89,6 @@ impl IntoResponse for AppError {
             Err(_) => (status, message).into_response(),
         }
     }
-}
-
-/// Handled before the match; kept total without a panic.
-fn unreachable_response() -> (StatusCode, &'static str, String) {
-    (StatusCode::SEE_OTHER, "Sign in", String::new())
 }
 
 /// Percent-encodes a path for the `next` parameter.

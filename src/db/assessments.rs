@@ -30,6 +30,11 @@ impl Assessment {
     pub fn is_draft(&self) -> bool {
         self.status == "draft"
     }
+
+    /// Its officer may still change the answers (a draft, or returned for more information).
+    pub fn is_editable(&self) -> bool {
+        matches!(self.status.as_str(), "draft" | "returned")
+    }
 }
 
 /// What is written with every save: the answers and what they evaluate to.

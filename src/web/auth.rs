@@ -34,6 +34,7 @@ pub fn router() -> Router<AppState> {
 #[serde(default)]
 struct NextQuery {
     next: String,
+    signed_out: Option<String>,
 }
 
 /// Only local paths, so the sign-in page cannot be used to send people elsewhere.
@@ -68,8 +69,10 @@ async fn login_get(
     }
     let mut ctx = ctx;
     ctx.csrf = csrf_token(&ctx.session).await?;
+    let signed_out = q.signed_out.is_some().then_some("signed_out");
     ok(&LoginPage {
-        layout: Layout::new(&state, &ctx, "Sign in", "login"),
+        layout: Layout::new(&state, &ctx, "Sign in", "login")
+            .with_notice(crate::web::layout::notice(signed_out)),
         email: String::new(),
         next: safe_next(&q.next),
         error: None,

@@ -165,6 +165,7 @@ struct StepPage {
     verdict: Colour,
     open_findings: usize,
     conflict: Option<String>,
+    request: Option<String>,
 }
 
 fn typed_from_answers(answers: &Answers) -> Typed {
@@ -313,6 +314,8 @@ struct StepRender<'a> {
     lock_version: i32,
     conflict: Option<(String, Answers)>,
     notice: Option<&'static str>,
+    /// A reviewer's request, when the case was returned.
+    request: Option<String>,
 }
 
 fn step_page(state: &AppState, ctx: &Ctx, r: StepRender<'_>) -> StepPage {
@@ -367,6 +370,7 @@ fn step_page(state: &AppState, ctx: &Ctx, r: StepRender<'_>) -> StepPage {
         verdict: evaluation.verdict,
         open_findings: evaluation.open_findings().count(),
         conflict: r.conflict.map(|(message, _)| message),
+        request: r.request,
     }
 }
 
@@ -397,6 +401,14 @@ async fn step_get(
     let typed = typed_from_answers(&case.assessment.answers.0);
     let partner = partner_view(&state, &typed).await?;
     let lock_version = case.assessment.lock_version;
+    let request = if case.status() == Status::Returned {
+        db::review::returns(state.pool(), case.assessment.id)
+            .await?
+            .pop()
+            .map(|r| r.message)
+    } else {
+        None
+    };
     ok(&step_page(
         &state,
         &s.ctx,
@@ -410,6 +422,7 @@ async fn step_get(
             lock_version,
             conflict: None,
             notice: notice(q.notice.as_deref()),
+            request,
         },
     ))
 }
@@ -496,6 +509,7 @@ async fn step_post(
                 lock_version,
                 conflict: None,
                 notice: None,
+                request: None,
             },
         );
         return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
@@ -598,6 +612,7 @@ async fn conflict_page(
             lock_version,
             conflict: Some((message, newer)),
             notice: None,
+            request: None,
         },
     );
     render(StatusCode::CONFLICT, &page)
