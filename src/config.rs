@@ -34,6 +34,15 @@ pub enum Command {
         /// A CSV file with the columns name,aliases,city,province,kind,flags,note,source,as_of.
         file: PathBuf,
     },
+    /// Fill the database with realistic demonstration cases (and demo accounts).
+    SeedDemo {
+        /// How many cases.
+        #[arg(long, default_value_t = 200)]
+        cases: usize,
+        /// Seed of the random generator, for repeatable data.
+        #[arg(long, default_value_t = 2021)]
+        seed: u64,
+    },
     /// Manage accounts.
     #[command(subcommand)]
     User(UserCommand),

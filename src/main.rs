@@ -83,6 +83,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             )
             .await
         }
+        Command::SeedDemo { cases, seed } => seed_demo(&pool, rulebook, runtime, cases, seed).await,
         Command::Institution(InstitutionCommand::Add { name }) => {
             add_institution(&pool, rulebook, runtime, &name).await
         }
@@ -332,5 +333,23 @@ async fn add_user(
     .await?;
     tx.commit().await?;
     println!("added {} {} ({id})", user.role.code(), user.email);
+    Ok(())
+}
+
+async fn seed_demo(
+    pool: &PgPool,
+    rulebook: Rulebook,
+    runtime: RuntimeConfig,
+    cases: usize,
+    seed: u64,
+) -> anyhow::Result<()> {
+    let state = AppState::prepare(pool.clone(), rulebook, runtime).await?;
+    let started = std::time::Instant::now();
+    let n = triage::demo::seed(&state, cases, seed).await?;
+    println!(
+        "seeded {n} demo cases in {:.1} s; demo accounts officer1..5@triage.demo, reviewer1..2@triage.demo, admin@triage.demo, password {:?}",
+        started.elapsed().as_secs_f64(),
+        triage::demo::DEMO_PASSWORD
+    );
     Ok(())
 }

@@ -155,6 +155,16 @@ impl AppState {
         Ok(register)
     }
 
+    /// The register as last loaded, without checking for a newer import (for bulk work).
+    pub fn register_now(&self) -> Arc<Register> {
+        self.inner
+            .register
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .1
+            .clone()
+    }
+
     /// Screens the partner and evaluates the answers with the active rulebook.
     pub async fn evaluate(
         &self,

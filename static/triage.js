@@ -63,6 +63,9 @@ document.addEventListener("DOMContentLoaded", function () {
     });
   });
   document.querySelectorAll("[data-register-match]").forEach(liveRegisterMatch);
+  document.querySelectorAll("[data-print]").forEach(function (b) {
+    b.addEventListener("click", function () { window.print(); });
+  });
   var summary = document.getElementById("error-summary");
   if (summary) { summary.focus(); }
 });

@@ -511,3 +511,296 @@ async fn an_officer_and_a_reviewer_carry_a_case_from_draft_to_decision_in_two_br
     officer.close().await.expect("close");
     reviewer.close().await.expect("close");
 }
+
+/// axe-core's script, installed by `npm install` (see package.json).
+fn axe_script() -> Option<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("node_modules/axe-core/axe.min.js");
+    match std::fs::read_to_string(&path) {
+        Ok(s) => Some(s),
+        Err(_) => {
+            let message = "SKIPPED: accessibility test needs axe-core (run `npm install` in the project folder)";
+            if std::env::var("TRIAGE_REQUIRE_BROWSER").is_ok_and(|v| v == "1") {
+                panic!("{message}, and TRIAGE_REQUIRE_BROWSER=1 makes that a failure");
+            }
+            eprintln!(
+                "\n********************************************************************\n{message}\n********************************************************************\n"
+            );
+            None
+        }
+    }
+}
+
+/// Runs axe-core on the current page for WCAG 2.1 A and AA; returns the violations.
+async fn axe_violations(c: &Client, axe: &str) -> Vec<String> {
+    c.execute(axe, vec![]).await.expect("injecting axe-core");
+    let script = r#"
+        const done = arguments[arguments.length - 1];
+        axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })
+          .then(r => done(r.violations.map(v => v.id + ' (' + v.impact + '): ' + v.help + ' at ' +
+                 v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | '))))
+          .catch(e => done(['axe failed: ' + e]));
+    "#;
+    let result = c
+        .execute_async(script, vec![])
+        .await
+        .expect("running axe-core");
+    serde_json::from_value(result).unwrap_or_default()
+}
+
+async fn sign_out(c: &Client) {
+    if c.find(Locator::Css("form[action='/logout'] button"))
+        .await
+        .is_ok()
+    {
+        click(c, "form[action='/logout'] button").await;
+        wait_for_text(c, "Sign in").await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_type_passes_axe_core_at_wcag_2_1_aa() {
+    let Some((chromium, driver)) = browser_or_skip() else {
+        return;
+    };
+    let Some(axe) = axe_script() else { return };
+    let app = TestApp::new().await;
+    triage::demo::seed(&app.state, 80, 11).await.expect("seed");
+    let pool = &app.db.pool;
+    let one = |sql: &'static str| async move {
+        sqlx::query_scalar::<_, uuid::Uuid>(sql)
+            .fetch_one(pool)
+            .await
+            .expect(sql)
+    };
+    let draft = one("SELECT a.id FROM assessments a JOIN institutions i ON i.id = a.institution_id WHERE i.name = 'Universiteit Leiden' AND a.status = 'draft' LIMIT 1").await;
+    let own_case = one("SELECT a.id FROM assessments a JOIN institutions i ON i.id = a.institution_id WHERE i.name = 'Universiteit Leiden' AND a.status = 'decided' LIMIT 1").await;
+    let project = one("SELECT a.project_id FROM assessments a JOIN institutions i ON i.id = a.institution_id WHERE i.name = 'Universiteit Leiden' LIMIT 1").await;
+    let waiting =
+        one("SELECT id FROM assessments WHERE status = 'submitted' ORDER BY submitted_at LIMIT 1")
+            .await;
+    let other =
+        one("SELECT id FROM assessments WHERE status = 'decided' ORDER BY id LIMIT 1").await;
+    let user = one("SELECT id FROM users WHERE email = 'officer1@triage.demo'").await;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let router = app.router.clone();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let (_driver, c, _profile) = start_browser(&chromium, &driver).await;
+
+    let mut pages: Vec<(&str, Option<&str>, Vec<String>)> = vec![(
+        "anonymous",
+        None,
+        vec![
+            "/".into(),
+            "/areas/ai".into(),
+            "/areas/quantum".into(),
+            "/rulebook".into(),
+            "/login".into(),
+            "/nowhere".into(),
+        ],
+    )];
+    let mut officer_pages: Vec<String> = vec![
+        "/projects".into(),
+        "/projects/new".into(),
+        format!("/projects/{project}"),
+        format!("/assessments/{draft}/review"),
+        format!("/assessments/{draft}"),
+        format!("/assessments/{own_case}"),
+        format!("/assessments/{own_case}/report"),
+        "/cases".into(),
+        "/cases?verdict=purple".into(),
+        "/dashboard".into(),
+        "/partners?name=HIT".into(),
+        "/register".into(),
+        "/account".into(),
+        "/account/two-factor".into(),
+    ];
+    for step in 1..=9 {
+        officer_pages.push(format!("/assessments/{draft}/steps/{step}"));
+    }
+    pages.push(("officer1@triage.demo", None, officer_pages));
+    pages.push((
+        "reviewer1@triage.demo",
+        None,
+        vec![
+            "/review".into(),
+            format!("/assessments/{waiting}"),
+            format!("/compare?id={waiting}&id={other}"),
+            "/cases?sort=title".into(),
+            "/dashboard".into(),
+        ],
+    ));
+    pages.push((
+        "admin@triage.demo",
+        None,
+        vec![
+            "/admin".into(),
+            "/admin/users".into(),
+            format!("/admin/users/{user}"),
+            "/admin/institutions".into(),
+            "/admin/register".into(),
+            "/admin/settings".into(),
+            "/admin/audit".into(),
+        ],
+    ));
+
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for (who, _, urls) in &pages {
+        sign_out(&c).await;
+        if *who != "anonymous" {
+            c.goto(&format!("{base}/login")).await.expect("goto");
+            type_into(&c, "#email", who).await;
+            type_into(&c, "#password", triage::demo::DEMO_PASSWORD).await;
+            click(&c, "form[action='/login'] button").await;
+            wait_for_text(&c, "Research areas by colour").await;
+        }
+        for url in urls {
+            c.goto(&format!("{base}{url}")).await.expect("goto");
+            for v in axe_violations(&c, &axe).await {
+                failures.push(format!("{who} {url}: {v}"));
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 35, "checked {checked} pages");
+    assert!(
+        failures.is_empty(),
+        "axe-core violations:\n{}",
+        failures.join("\n")
+    );
+    // A control: the harness does report a violation when there is one.
+    c.execute("const i = document.createElement('img'); i.src = '/static/favicon.svg'; document.querySelector('main').appendChild(i);", vec![])
+        .await
+        .expect("add an image without alt text");
+    let control = axe_violations(&c, &axe).await;
+    assert!(
+        control.iter().any(|v| v.starts_with("image-alt")),
+        "axe-core did not run: {control:?}"
+    );
+    c.close().await.expect("close");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wizard_step_is_answered_and_saved_with_the_keyboard_alone() {
+    use fantoccini::key::Key;
+    let Some((chromium, driver)) = browser_or_skip() else {
+        return;
+    };
+    let app = TestApp::new().await;
+    let project = app.create_project("Keyboard only").await;
+    let id = app.start_assessment(&project).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let router = app.router.clone();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let (_driver, c, _profile) = start_browser(&chromium, &driver).await;
+
+    let active_id = |c: &Client| {
+        let c = c.clone();
+        async move {
+            match c.active_element().await {
+                Ok(el) => el.attr("id").await.ok().flatten().unwrap_or_default(),
+                Err(_) => String::new(),
+            }
+        }
+    };
+    let press = |c: &Client, key: Key| {
+        let c = c.clone();
+        async move {
+            let el = c.active_element().await.expect("focus");
+            el.send_keys(&char::from(key).to_string())
+                .await
+                .expect("key");
+        }
+    };
+
+    // Sign in with the keyboard: the first Tab stop is the skip link.
+    c.goto(&format!("{base}/login")).await.expect("goto");
+    c.find(Locator::Css("body"))
+        .await
+        .expect("body")
+        .send_keys(&char::from(Key::Tab).to_string())
+        .await
+        .expect("tab");
+    let first = c
+        .active_element()
+        .await
+        .expect("focus")
+        .text()
+        .await
+        .unwrap_or_default();
+    assert_eq!(first, "Skip to main content");
+    for _ in 0..30 {
+        if active_id(&c).await == "email" {
+            break;
+        }
+        press(&c, Key::Tab).await;
+    }
+    assert_eq!(
+        active_id(&c).await,
+        "email",
+        "the email field is reachable by Tab"
+    );
+    c.active_element()
+        .await
+        .expect("email")
+        .send_keys(&app.officer.email)
+        .await
+        .expect("type");
+    press(&c, Key::Tab).await;
+    assert_eq!(active_id(&c).await, "password");
+    c.active_element()
+        .await
+        .expect("password")
+        .send_keys(common::PASSWORD)
+        .await
+        .expect("type");
+    press(&c, Key::Enter).await;
+    wait_for_text(&c, "Research areas by colour").await;
+
+    // Step 3: Tab to the radio group, arrow to "No", Tab to "Save and continue", Enter.
+    c.goto(&format!("{base}/assessments/{id}/steps/3"))
+        .await
+        .expect("goto");
+    wait_for_text(&c, "Step 3 of 9").await;
+    // Start from the top of the page content, as the skip link would.
+    c.execute("document.getElementById('main').focus();", vec![])
+        .await
+        .expect("focus main");
+    for _ in 0..40 {
+        if active_id(&c).await.starts_with("export_controlled_items-") {
+            break;
+        }
+        press(&c, Key::Tab).await;
+    }
+    assert_eq!(
+        active_id(&c).await,
+        "export_controlled_items-yes",
+        "the radio group is reachable by Tab"
+    );
+    press(&c, Key::Down).await;
+    assert_eq!(active_id(&c).await, "export_controlled_items-no");
+    for _ in 0..40 {
+        let el = c.active_element().await.expect("focus");
+        if el.attr("value").await.ok().flatten().as_deref() == Some("next") {
+            break;
+        }
+        press(&c, Key::Tab).await;
+    }
+    press(&c, Key::Enter).await;
+    wait_for_text(&c, "Step 4 of 9").await;
+    let saved: serde_json::Value =
+        sqlx::query_scalar("SELECT answers FROM assessments WHERE id = $1::uuid")
+            .bind(&id)
+            .fetch_one(&app.db.pool)
+            .await
+            .expect("answers");
+    assert_eq!(saved["export_controlled_items"], "no");
+    c.close().await.expect("close");
+}

@@ -3,6 +3,8 @@
 
 pub mod assessments;
 pub mod audit;
+pub mod cases;
+pub mod demo;
 pub mod embedded;
 pub mod projects;
 pub mod register;

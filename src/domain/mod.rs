@@ -3,6 +3,7 @@
 pub mod account;
 pub mod answers;
 pub mod contract;
+pub mod digest;
 pub mod lifecycle;
 pub mod project;
 pub mod rulebook;

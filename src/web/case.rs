@@ -18,6 +18,7 @@ use crate::db::review::{Comment, Decision, NewDecision, QueueItem, Return, Submi
 use crate::domain::account::Role;
 use crate::domain::answers::FieldError;
 use crate::domain::contract;
+use crate::domain::digest::record_digest;
 use crate::domain::lifecycle::{Status, Transition};
 use crate::domain::rulebook::{Colour, Rulebook};
 use crate::domain::verdict::{Evaluation, Finding};
@@ -36,6 +37,7 @@ pub fn router() -> Router<AppState> {
         .route("/assessments/{id}/comments", post(comment_post))
         .route("/assessments/{id}/return", post(return_post))
         .route("/assessments/{id}/decision", post(decision_post))
+        .route("/assessments/{id}/report", get(report_get))
         .route("/review", get(queue_get))
 }
 
@@ -115,6 +117,8 @@ struct CasePage {
     errors: Errors,
     /// (code, title) of findings, for attaching a comment.
     finding_choices: Vec<(String, String)>,
+    /// SHA-256 of answers and rulebook version, matching printed reports to the record.
+    digest: String,
 }
 
 fn colour_word(code: &str) -> &'static str {
@@ -252,6 +256,7 @@ async fn case_page(
             .map(view)
             .collect(),
         resolved: evaluation.resolved_findings().map(view).collect(),
+        digest: record_digest(answers, &case.assessment.rulebook_version),
         finding_choices: evaluation
             .findings
             .iter()
@@ -621,5 +626,42 @@ async fn queue_get(State(state): State<AppState>, s: Signed) -> AppResult<Respon
     ok(&QueuePage {
         layout: Layout::new(&state, &s.ctx, "Review queue", "review"),
         items: db::review::queue(state.pool()).await?,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "assessments/report.html")]
+struct ReportPage {
+    page: CasePage,
+    generated: String,
+}
+
+/// The print-ready report: the memo with its record, reasons and digest, laid out for A4.
+async fn report_get(
+    State(state): State<AppState>,
+    s: Signed,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let case = visible_case(&state, &s, &id).await?;
+    let (assessment_id, project_id) = (case.assessment.id, case.project.id);
+    let page = case_page(&state, &s, case, ReviewInput::default(), Vec::new(), None).await?;
+    db::audit::record_alone(
+        state.pool(),
+        &s.actor(),
+        Entry {
+            action: "case.report",
+            assessment_id: Some(assessment_id),
+            project_id: Some(project_id),
+            summary: format!(
+                "Opened the printable report (digest {})",
+                &page.digest[..16]
+            ),
+            details: serde_json::json!({ "digest": page.digest }),
+        },
+    )
+    .await?;
+    ok(&ReportPage {
+        page,
+        generated: datetime(&time::OffsetDateTime::now_utc()),
     })
 }

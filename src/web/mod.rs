@@ -6,6 +6,8 @@ mod api;
 mod assets;
 mod auth;
 mod case;
+mod cases;
+mod dashboard;
 mod forms;
 mod health;
 mod home;
@@ -52,6 +54,8 @@ pub fn app(state: AppState) -> Router {
         .merge(admin::router())
         .merge(wizard::router())
         .merge(case::router())
+        .merge(cases::router())
+        .merge(dashboard::router())
         .merge(register::router())
         .merge(api::router())
         .merge(health::router())

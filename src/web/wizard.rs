@@ -634,7 +634,7 @@ pub struct StepAnswers {
 }
 
 /// An answer in words, as a reviewer reads it.
-fn answer_text(rulebook: &Rulebook, q: &Question, value: Option<&AnswerValue>) -> String {
+pub fn answer_text(rulebook: &Rulebook, q: &Question, value: Option<&AnswerValue>) -> String {
     match value {
         None => "Not answered".to_owned(),
         Some(AnswerValue::Text(s)) if q.kind == QuestionKind::Text => s.clone(),

@@ -1,0 +1,648 @@
+//! The reviewers' desk: the case list with filters, search, sort and keyset pagination,
+//! exports, the partner page and the comparison of cases.
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Query, RawQuery, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use time::macros::format_description;
+use time::{Date, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::db;
+use crate::db::audit::Entry;
+use crate::db::cases::{CaseRow, Cursor, Filters, Scope, Sort};
+use crate::db::users::Institution;
+use crate::domain::account::Role;
+use crate::domain::answers::FieldError;
+use crate::domain::lifecycle::Status;
+use crate::domain::rulebook::{Area, Colour};
+use crate::error::{AppError, AppResult};
+use crate::screening::RegisterEntry;
+use crate::state::AppState;
+use crate::web::forms::Errors;
+use crate::web::layout::{Layout, ok, render};
+use crate::web::session::Signed;
+use crate::web::wizard::{answer_text, visible_case};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/cases", get(cases_get))
+        .route("/cases.csv", get(cases_csv_get))
+        .route("/cases.json", get(cases_json_get))
+        .route("/partners", get(partner_get))
+        .route("/compare", get(compare_get))
+}
+
+const PAGE_SIZE: i64 = 50;
+/// Exports stop here; a filter narrows a larger set.
+const EXPORT_CAP: i64 = 20_000;
+
+/// The filters as typed in the URL, kept verbatim so a view can be bookmarked.
+#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
+#[serde(default)]
+pub struct CaseQuery {
+    pub q: String,
+    pub verdict: String,
+    pub final_verdict: String,
+    pub area: String,
+    pub sub_area: String,
+    pub status: String,
+    pub institution: String,
+    pub partner: String,
+    pub from: String,
+    pub to: String,
+    pub sort: String,
+    pub after: String,
+}
+
+/// Whose cases the user may list: officers their institution's, reviewers all submitted.
+pub fn scope(s: &Signed) -> AppResult<Scope> {
+    match s.role() {
+        Role::Officer => s
+            .user
+            .institution_id
+            .map(Scope::Institution)
+            .ok_or(AppError::Forbidden),
+        Role::Reviewer => Ok(Scope::Submitted),
+        Role::Admin => Err(AppError::Forbidden),
+    }
+}
+
+fn day(field: &str, raw: &str, errors: &mut Vec<FieldError>) -> Option<Date> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return None;
+    }
+    match Date::parse(raw, format_description!("[year]-[month]-[day]")) {
+        Ok(d) => Some(d),
+        Err(_) => {
+            errors.push(FieldError::new(field, "Use the form YYYY-MM-DD."));
+            None
+        }
+    }
+}
+
+impl CaseQuery {
+    /// Valid filters, and a message for each one that is not (it is then ignored).
+    pub fn filters(&self, state: &AppState) -> (Filters, Vec<FieldError>) {
+        let rulebook = state.rulebook();
+        let mut errors = Vec::new();
+        let mut pick = |field: &str, raw: &str, ok: bool| -> Option<String> {
+            let raw = raw.trim();
+            if raw.is_empty() {
+                None
+            } else if ok {
+                Some(raw.to_owned())
+            } else {
+                errors.push(FieldError::new(
+                    field,
+                    "Not one of the choices; this filter was ignored.",
+                ));
+                None
+            }
+        };
+        let verdict = pick(
+            "verdict",
+            &self.verdict,
+            Colour::from_code(self.verdict.trim()).is_some(),
+        );
+        let final_verdict = pick(
+            "final_verdict",
+            &self.final_verdict,
+            self.final_verdict.trim() == "none"
+                || Colour::from_code(self.final_verdict.trim()).is_some(),
+        );
+        let area = pick(
+            "area",
+            &self.area,
+            rulebook.area(self.area.trim()).is_some(),
+        );
+        let sub_area = pick(
+            "sub_area",
+            &self.sub_area,
+            rulebook.sub_area(self.sub_area.trim()).is_some(),
+        );
+        let status = pick(
+            "status",
+            &self.status,
+            Status::parse(self.status.trim()).is_some(),
+        );
+        let institution = match self.institution.trim() {
+            "" => None,
+            raw => match Uuid::parse_str(raw) {
+                Ok(id) => Some(id),
+                Err(_) => {
+                    errors.push(FieldError::new(
+                        "institution",
+                        "Not one of the choices; this filter was ignored.",
+                    ));
+                    None
+                }
+            },
+        };
+        let text = self.q.trim();
+        let text = if text.chars().count() > 200 {
+            errors.push(FieldError::new(
+                "q",
+                "At most 200 characters; the search was ignored.",
+            ));
+            None
+        } else {
+            (!text.is_empty()).then(|| text.to_owned())
+        };
+        let partner = self.partner.trim();
+        let partner = (!partner.is_empty()).then(|| partner.chars().take(300).collect());
+        let from = day("from", &self.from, &mut errors);
+        let to = day("to", &self.to, &mut errors);
+        (
+            Filters {
+                text,
+                verdict,
+                final_verdict,
+                area,
+                sub_area,
+                status,
+                institution,
+                partner,
+                from,
+                to,
+            },
+            errors,
+        )
+    }
+
+    fn cursor(&self, sort: Sort) -> Option<Cursor> {
+        let (key, id) = self.after.rsplit_once('~')?;
+        let id = Uuid::parse_str(id).ok()?;
+        match sort {
+            Sort::Title => Some(Cursor::Text(key.to_owned(), id)),
+            _ => {
+                let nanos: i128 = key.parse().ok()?;
+                OffsetDateTime::from_unix_timestamp_nanos(nanos)
+                    .ok()
+                    .map(|t| Cursor::Time(t, id))
+            }
+        }
+    }
+
+    /// This view's query string with some parameters replaced.
+    pub fn link(&self, path: &str, changes: &[(&str, &str)]) -> String {
+        let mut pairs: BTreeMap<&str, String> = BTreeMap::new();
+        let fields = [
+            ("q", &self.q),
+            ("verdict", &self.verdict),
+            ("final_verdict", &self.final_verdict),
+            ("area", &self.area),
+            ("sub_area", &self.sub_area),
+            ("status", &self.status),
+            ("institution", &self.institution),
+            ("partner", &self.partner),
+            ("from", &self.from),
+            ("to", &self.to),
+            ("sort", &self.sort),
+        ];
+        for (k, v) in fields {
+            if !v.trim().is_empty() {
+                pairs.insert(k, v.trim().to_owned());
+            }
+        }
+        for (k, v) in changes {
+            if v.is_empty() {
+                pairs.remove(k);
+            } else {
+                pairs.insert(k, (*v).to_owned());
+            }
+        }
+        let query =
+            serde_urlencoded::to_string(pairs.iter().collect::<Vec<_>>()).unwrap_or_default();
+        if query.is_empty() {
+            path.to_owned()
+        } else {
+            format!("{path}?{query}")
+        }
+    }
+}
+
+fn next_cursor(sort: Sort, last: &CaseRow) -> String {
+    match sort {
+        Sort::Title => format!("{}~{}", last.title, last.id),
+        Sort::Submitted => format!(
+            "{}~{}",
+            last.submitted_at.map_or(0, |t| t.unix_timestamp_nanos()),
+            last.id
+        ),
+        Sort::Updated => format!("{}~{}", last.updated_at.unix_timestamp_nanos(), last.id),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "cases/list.html")]
+struct CasesPage<'a> {
+    layout: Layout,
+    query: CaseQuery,
+    rows: Vec<CaseRow>,
+    total: i64,
+    next: Option<String>,
+    first: Option<String>,
+    areas: &'a [Area],
+    institutions: Vec<Institution>,
+    reviewer: bool,
+    errors: Errors,
+    csv: String,
+    json: String,
+}
+
+async fn cases_get(
+    State(state): State<AppState>,
+    s: Signed,
+    Query(query): Query<CaseQuery>,
+) -> AppResult<Response> {
+    let scope = scope(&s)?;
+    let (filters, errors) = query.filters(&state);
+    let sort = Sort::parse(&query.sort);
+    let cursor = query.cursor(sort);
+    let mut rows = db::cases::page(
+        state.pool(),
+        scope,
+        &filters,
+        sort,
+        cursor.as_ref(),
+        PAGE_SIZE + 1,
+    )
+    .await?;
+    let more = rows.len() as i64 > PAGE_SIZE;
+    rows.truncate(PAGE_SIZE as usize);
+    let total = db::cases::count(state.pool(), scope, &filters).await?;
+    let next = (more)
+        .then(|| {
+            rows.last()
+                .map(|last| query.link("/cases", &[("after", &next_cursor(sort, last))]))
+        })
+        .flatten();
+    let first = (!query.after.is_empty()).then(|| query.link("/cases", &[]));
+    let reviewer = s.role() == Role::Reviewer;
+    let page = CasesPage {
+        layout: Layout::new(&state, &s.ctx, "Cases", "cases"),
+        csv: query.link("/cases.csv", &[]),
+        json: query.link("/cases.json", &[]),
+        institutions: if reviewer {
+            db::users::institutions(state.pool()).await?
+        } else {
+            Vec::new()
+        },
+        areas: state.rulebook().areas(),
+        rows,
+        total,
+        next,
+        first,
+        reviewer,
+        errors: Errors(errors),
+        query,
+    };
+    let status = if page.errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    render(status, &page)
+}
+
+async fn export_rows(
+    state: &AppState,
+    s: &Signed,
+    query: &CaseQuery,
+    format: &str,
+) -> AppResult<Vec<CaseRow>> {
+    let scope = scope(s)?;
+    let (filters, errors) = query.filters(state);
+    if let Some(e) = errors.first() {
+        return Err(AppError::BadRequest(format!(
+            "Filter {}: {}",
+            e.field, e.message
+        )));
+    }
+    let rows = db::cases::all(state.pool(), scope, &filters, EXPORT_CAP).await?;
+    db::audit::record_alone(
+        state.pool(),
+        &s.actor(),
+        Entry {
+            action: "case.export",
+            assessment_id: None,
+            project_id: None,
+            summary: format!(
+                "Exported {} case{} as {format}",
+                rows.len(),
+                if rows.len() == 1 { "" } else { "s" }
+            ),
+            details: serde_json::json!({ "format": format, "rows": rows.len(), "filters": query }),
+        },
+    )
+    .await?;
+    Ok(rows)
+}
+
+fn colour_word(code: &str) -> &'static str {
+    Colour::from_code(code).map_or("", Colour::word)
+}
+
+async fn cases_csv_get(
+    State(state): State<AppState>,
+    s: Signed,
+    Query(query): Query<CaseQuery>,
+) -> AppResult<Response> {
+    let rows = export_rows(&state, &s, &query, "csv").await?;
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let header = [
+        "id",
+        "title",
+        "institution",
+        "partner",
+        "register_entry",
+        "area",
+        "sub_area",
+        "status",
+        "computed_verdict",
+        "final_verdict",
+        "submitted_at",
+        "updated_at",
+    ];
+    let fail = |e: csv::Error| AppError::Internal(e.into());
+    out.write_record(header).map_err(fail)?;
+    let when = |t: &OffsetDateTime| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default()
+    };
+    for r in &rows {
+        out.write_record([
+            r.id.to_string(),
+            spreadsheet_safe(&r.title),
+            spreadsheet_safe(r.institution.as_deref().unwrap_or_default()),
+            spreadsheet_safe(r.partner_name.as_deref().unwrap_or_default()),
+            r.register_entry.clone().unwrap_or_default(),
+            r.area.clone().unwrap_or_default(),
+            r.sub_area.clone().unwrap_or_default(),
+            r.status.clone(),
+            colour_word(&r.verdict).to_owned(),
+            r.final_verdict
+                .as_deref()
+                .map(colour_word)
+                .unwrap_or_default()
+                .to_owned(),
+            r.submitted_at.as_ref().map(when).unwrap_or_default(),
+            when(&r.updated_at),
+        ])
+        .map_err(fail)?;
+    }
+    let body = out
+        .into_inner()
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("csv: {e}")))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"triage-cases.csv\"",
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// Text that a spreadsheet would run as a formula gets a leading apostrophe (CSV injection).
+fn spreadsheet_safe(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    }
+}
+
+async fn cases_json_get(
+    State(state): State<AppState>,
+    s: Signed,
+    Query(query): Query<CaseQuery>,
+) -> AppResult<Response> {
+    let rows = export_rows(&state, &s, &query, "json").await?;
+    Ok((
+        [(
+            header::CONTENT_DISPOSITION,
+            "attachment; filename=\"triage-cases.json\"",
+        )],
+        axum::Json(serde_json::json!({ "cases": rows, "count": rows.len() })),
+    )
+        .into_response())
+}
+
+// ----- the partner page -----
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct PartnerQuery {
+    name: String,
+}
+
+#[derive(Template)]
+#[template(path = "cases/partner.html")]
+struct PartnerPage {
+    layout: Layout,
+    name: String,
+    entry: Option<RegisterEntry>,
+    rows: Vec<CaseRow>,
+    decided: usize,
+    by_verdict: Vec<(String, usize)>,
+}
+
+async fn partner_get(
+    State(state): State<AppState>,
+    s: Signed,
+    Query(q): Query<PartnerQuery>,
+) -> AppResult<Response> {
+    let scope = scope(&s)?;
+    let typed: String = q.name.trim().chars().take(300).collect();
+    if typed.is_empty() {
+        return Err(AppError::NotFound);
+    }
+    // The register entry when the name matches one; its cases are found by entry and by name.
+    let register = state.register().await?;
+    let entry = register.find(&typed).map(|m| m.entry);
+    let key = entry.as_ref().map_or(typed.clone(), |e| e.name.clone());
+    let filters = Filters {
+        partner: Some(key.clone()),
+        ..Filters::default()
+    };
+    let rows = db::cases::all(state.pool(), scope, &filters, 2_000).await?;
+    let by_verdict = ["red", "orange", "green"]
+        .iter()
+        .map(|v| {
+            (
+                colour_word(v).to_owned(),
+                rows.iter().filter(|r| r.verdict == *v).count(),
+            )
+        })
+        .collect();
+    ok(&PartnerPage {
+        layout: Layout::new(&state, &s.ctx, format!("Partner {key}"), "cases"),
+        decided: rows.iter().filter(|r| r.final_verdict.is_some()).count(),
+        name: key,
+        entry,
+        by_verdict,
+        rows,
+    })
+}
+
+/// Accepts repeated `id` keys.
+fn ids_from_query(raw: Option<String>) -> Vec<Uuid> {
+    let pairs: Vec<(String, String)> = raw
+        .and_then(|q| serde_urlencoded::from_str(&q).ok())
+        .unwrap_or_default();
+    let mut ids: Vec<Uuid> = Vec::new();
+    for (_, v) in pairs.into_iter().filter(|(k, _)| k == "id") {
+        if let Ok(id) = Uuid::parse_str(v.trim()) {
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+    }
+    ids
+}
+
+// ----- comparison -----
+
+pub struct CompareColumn {
+    pub id: Uuid,
+    pub title: String,
+    pub institution: String,
+    pub verdict: Colour,
+    pub final_verdict: Option<String>,
+    pub status: String,
+}
+
+pub struct CompareRow {
+    pub label: String,
+    pub cells: Vec<String>,
+    pub differs: bool,
+}
+
+#[derive(Template)]
+#[template(path = "cases/compare.html")]
+struct ComparePage {
+    layout: Layout,
+    columns: Vec<CompareColumn>,
+    answers: Vec<(String, Vec<CompareRow>)>,
+    findings: Vec<CompareRow>,
+    error: Option<String>,
+}
+
+async fn compare_get(
+    State(state): State<AppState>,
+    s: Signed,
+    RawQuery(raw): RawQuery,
+) -> AppResult<Response> {
+    scope(&s)?;
+    let ids = ids_from_query(raw);
+    let layout = Layout::new(&state, &s.ctx, "Compare cases", "cases");
+    if !(2..=6).contains(&ids.len()) {
+        let page = ComparePage {
+            layout,
+            columns: Vec::new(),
+            answers: Vec::new(),
+            findings: Vec::new(),
+            error: Some("Choose two to six cases to compare: tick them in the case list.".into()),
+        };
+        return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
+    }
+    let mut cases = Vec::new();
+    for id in &ids {
+        cases.push(visible_case(&state, &s, &id.to_string()).await?);
+    }
+    let rulebook = state.rulebook().clone();
+    let mut columns = Vec::new();
+    for c in &cases {
+        let institution = match c.project.institution_id {
+            Some(i) => db::users::institution(state.pool(), i)
+                .await?
+                .map(|i| i.name)
+                .unwrap_or_default(),
+            None => String::new(),
+        };
+        columns.push(CompareColumn {
+            id: c.assessment.id,
+            title: c.project.title.clone(),
+            institution,
+            verdict: c.assessment.evaluation.0.verdict,
+            final_verdict: c.assessment.final_verdict.clone(),
+            status: c.status().word().to_owned(),
+        });
+    }
+    let answers = rulebook
+        .steps()
+        .iter()
+        .map(|step| {
+            let rows = step
+                .questions
+                .iter()
+                .map(|q| {
+                    let cells: Vec<String> = cases
+                        .iter()
+                        .map(|c| answer_text(&rulebook, q, c.assessment.answers.0.get(&q.id)))
+                        .collect();
+                    CompareRow {
+                        label: q.short.clone(),
+                        differs: cells.windows(2).any(|w| w[0] != w[1]),
+                        cells,
+                    }
+                })
+                .collect();
+            (step.title.clone(), rows)
+        })
+        .collect();
+    // Every finding of any of the cases, aligned by code.
+    let mut codes: Vec<(String, String)> = Vec::new();
+    for c in &cases {
+        for f in &c.assessment.evaluation.0.findings {
+            if !codes.iter().any(|(code, _)| *code == f.code) {
+                codes.push((f.code.clone(), f.title.clone()));
+            }
+        }
+    }
+    let findings = codes
+        .into_iter()
+        .map(|(code, title)| {
+            let cells: Vec<String> = cases
+                .iter()
+                .map(|c| {
+                    match c
+                        .assessment
+                        .evaluation
+                        .0
+                        .findings
+                        .iter()
+                        .find(|f| f.code == code)
+                    {
+                        Some(f) if f.resolved => format!("{}, resolved", f.severity.word()),
+                        Some(f) => format!("{}, open", f.severity.word()),
+                        None => "Not raised".to_owned(),
+                    }
+                })
+                .collect();
+            CompareRow {
+                label: title,
+                differs: cells.windows(2).any(|w| w[0] != w[1]),
+                cells,
+            }
+        })
+        .collect();
+    ok(&ComparePage {
+        layout,
+        columns,
+        answers,
+        findings,
+        error: None,
+    })
+}
