@@ -7,6 +7,8 @@ UPDATE assessments a SET institution_id = p.institution_id FROM projects p WHERE
 
 -- Title, summary and lead researcher come from the project; partner and notes from the answers.
 ALTER TABLE assessments ADD COLUMN search tsvector;
+-- The project title too, so the list sorts and pages on this table alone.
+ALTER TABLE assessments ADD COLUMN title text;
 
 CREATE FUNCTION assessments_search_refresh() RETURNS trigger AS $$
 DECLARE
@@ -14,6 +16,7 @@ DECLARE
 BEGIN
     SELECT * INTO p FROM projects WHERE id = NEW.project_id;
     NEW.institution_id := p.institution_id;
+    NEW.title := p.title;
     NEW.search :=
         setweight(to_tsvector('simple', coalesce(p.title, '') || ' ' || coalesce(p.acronym, '')), 'A') ||
         setweight(to_tsvector('simple', coalesce(NEW.partner_name, '') || ' ' || coalesce(NEW.register_entry, '')), 'A') ||
@@ -34,4 +37,10 @@ CREATE INDEX assessments_institution_list_idx ON assessments (institution_id, up
 CREATE INDEX assessments_partner_idx ON assessments (register_entry);
 CREATE INDEX assessments_partner_name_idx ON assessments (partner_normalised);
 CREATE INDEX assessments_area_idx ON assessments (area_code, verdict);
+-- The reviewers' most common view: one area and one verdict, newest first, in index order.
+CREATE INDEX assessments_area_verdict_list_idx ON assessments (area_code, verdict, updated_at DESC, id DESC)
+    WHERE status <> 'draft';
+CREATE INDEX assessments_title_idx ON assessments (title, id) WHERE status <> 'draft';
+-- The dashboard reads these columns only, so one index-only scan serves all its figures.
+CREATE INDEX assessments_dashboard_idx ON assessments (status, area_code, verdict, submitted_at, institution_id);
 CREATE INDEX comments_finding_idx ON comments (assessment_id, finding_code);

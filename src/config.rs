@@ -97,6 +97,14 @@ pub struct DatabaseArgs {
     /// Take the client address from X-Forwarded-For (only behind a proxy you control).
     #[arg(long, env = "TRUST_PROXY", global = true, default_value_t = false)]
     pub trust_proxy: bool,
+    /// Mount /bench/baseline, the benchmark's reference route.
+    #[arg(
+        long,
+        env = "TRIAGE_BENCH_ROUTES",
+        global = true,
+        default_value_t = false
+    )]
+    pub bench_routes: bool,
     /// Connections in the pool of each app server.
     #[arg(
         long,

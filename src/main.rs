@@ -47,6 +47,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let (pool, embedded) = connect(&cli.database).await?;
     let runtime = RuntimeConfig {
         trust_proxy: cli.database.trust_proxy,
+        bench_routes: cli.database.bench_routes,
         secure_cookies: cli
             .database
             .public_url
@@ -112,7 +113,17 @@ fn load_rulebook(args: &DatabaseArgs) -> anyhow::Result<Rulebook> {
 async fn connect(args: &DatabaseArgs) -> anyhow::Result<(PgPool, Option<EmbeddedPostgres>)> {
     let options = PgPoolOptions::new()
         .max_connections(args.max_connections)
-        .acquire_timeout(Duration::from_secs(5));
+        .acquire_timeout(Duration::from_secs(5))
+        // Every query is prepared once per connection; planning it again on each run
+        // cost more than running it (1.4 ms against 0.6 ms for the case list).
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                sqlx::query("SET plan_cache_mode = force_generic_plan")
+                    .execute(conn)
+                    .await?;
+                Ok(())
+            })
+        });
     if let Some(url) = &args.database_url {
         let pool = options
             .connect(url.expose())

@@ -2,6 +2,12 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use uuid::Uuid;
+
+use crate::db::cases::{DashboardFigure, Scope};
+use crate::db::users::User;
 
 use anyhow::Context as _;
 use sqlx::PgPool;
@@ -36,6 +42,8 @@ pub struct RuntimeConfig {
     pub max_failures_per_account: i64,
     /// ...and an address at this many.
     pub max_failures_per_address: i64,
+    /// Mount the benchmark's baseline route.
+    pub bench_routes: bool,
 }
 
 impl Default for RuntimeConfig {
@@ -46,13 +54,60 @@ impl Default for RuntimeConfig {
             lockout_window_secs: 15 * 60,
             max_failures_per_account: 5,
             max_failures_per_address: 20,
+            bench_routes: false,
         }
+    }
+}
+
+/// How long a signed-in user's row, or a dashboard's figures, are reused before being
+/// read again. Sessions themselves are always read from the database, so signing out
+/// takes effect at once; a changed role or a disabled account within this time.
+pub const SHORT_CACHE: Duration = Duration::from_secs(2);
+/// Dashboard figures are aggregates; a few seconds' delay is invisible to reviewers.
+pub const DASHBOARD_CACHE: Duration = Duration::from_secs(10);
+
+/// A small time-limited cache shared by the request handlers of one app server.
+pub struct TtlCache<K, V> {
+    ttl: Duration,
+    entries: Mutex<HashMap<K, (Instant, V)>>,
+}
+
+impl<K: std::hash::Hash + Eq + Clone, V: Clone> TtlCache<K, V> {
+    pub fn new(ttl: Duration) -> Self {
+        TtlCache {
+            ttl,
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn get(&self, key: &K) -> Option<V> {
+        let entries = lock(&self.entries);
+        entries
+            .get(key)
+            .filter(|(at, _)| at.elapsed() < self.ttl)
+            .map(|(_, v)| v.clone())
+    }
+
+    pub fn put(&self, key: K, value: V) {
+        let mut entries = lock(&self.entries);
+        // Bounded: stale entries go whenever the map grows large.
+        if entries.len() > 10_000 {
+            let ttl = self.ttl;
+            entries.retain(|_, (at, _)| at.elapsed() < ttl);
+        }
+        entries.insert(key, (Instant::now(), value));
+    }
+
+    pub fn clear(&self) {
+        lock(&self.entries).clear();
     }
 }
 
 struct Inner {
     pool: PgPool,
     config: RuntimeConfig,
+    users: TtlCache<Uuid, Option<User>>,
+    dashboards: TtlCache<String, Arc<Vec<DashboardFigure>>>,
     rulebook: Arc<Rulebook>,
     /// The register and the import revision it was loaded at. Another app server may
     /// import a new register, so the revision is checked before each use.
@@ -99,6 +154,8 @@ impl AppState {
             inner: Arc::new(Inner {
                 pool,
                 config,
+                users: TtlCache::new(SHORT_CACHE),
+                dashboards: TtlCache::new(DASHBOARD_CACHE),
                 rulebook,
                 register: RwLock::new((revision, Arc::new(register))),
                 rulebooks: Mutex::new(rulebooks),
@@ -112,6 +169,32 @@ impl AppState {
 
     pub fn config(&self) -> &RuntimeConfig {
         &self.inner.config
+    }
+
+    /// A signed-in user's row, reused for a moment to spare a query per request.
+    pub async fn user(&self, id: Uuid) -> sqlx::Result<Option<User>> {
+        if let Some(user) = self.inner.users.get(&id) {
+            return Ok(user);
+        }
+        let user = db::users::by_id(self.pool(), id).await?;
+        self.inner.users.put(id, user.clone());
+        Ok(user)
+    }
+
+    /// Forgets cached users, after a change to accounts made on this server.
+    pub fn forget_users(&self) {
+        self.inner.users.clear();
+    }
+
+    /// The dashboard's figures for a scope, recomputed at most every few seconds.
+    pub async fn dashboard(&self, scope: Scope) -> sqlx::Result<Arc<Vec<DashboardFigure>>> {
+        let key = format!("{scope:?}");
+        if let Some(figures) = self.inner.dashboards.get(&key) {
+            return Ok(figures);
+        }
+        let figures = Arc::new(db::cases::dashboard(self.pool(), scope).await?);
+        self.inner.dashboards.put(key, figures.clone());
+        Ok(figures)
     }
 
     /// The active rulebook: new evaluations use it.

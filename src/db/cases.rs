@@ -83,12 +83,19 @@ pub struct CaseRow {
     pub submitted_at: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
+    /// How many rows match the filters (before the cursor and the limit), capped at COUNT_CAP + 1.
+    #[serde(skip)]
+    pub total: i64,
 }
 
-const SELECT: &str = "SELECT a.id, a.project_id, p.title, i.name AS institution, a.partner_name, a.register_entry,
-        ar.name AS area, sa.name AS sub_area, a.status, a.verdict, a.final_verdict, a.submitted_at, a.updated_at
- FROM assessments a
- JOIN projects p ON p.id = a.project_id
+/// Counts stop here: past it the list says "more than".
+pub const COUNT_CAP: i64 = 5_000;
+
+const SELECT: &str = "SELECT a.id, a.project_id, coalesce(a.title, '') AS title, i.name AS institution, a.partner_name,
+        a.register_entry, ar.name AS area, sa.name AS sub_area, a.status, a.verdict, a.final_verdict,
+        a.submitted_at, a.updated_at";
+
+const FROM: &str = " FROM assessments a
  LEFT JOIN institutions i ON i.id = a.institution_id
  LEFT JOIN areas ar ON ar.code = a.area_code
  LEFT JOIN sub_areas sa ON sa.code = a.sub_area_code
@@ -161,6 +168,14 @@ pub async fn page(
     limit: i64,
 ) -> sqlx::Result<Vec<CaseRow>> {
     let mut q = QueryBuilder::new(SELECT);
+    // The count rides along in the same round trip, bounded so deep lists stay cheap.
+    q.push(", (SELECT count(*) FROM (SELECT 1 FROM assessments a WHERE ");
+    push_scope(&mut q, scope);
+    push_filters(&mut q, f);
+    q.push(" LIMIT ")
+        .push_bind(COUNT_CAP + 1)
+        .push(") c) AS total");
+    q.push(FROM);
     push_scope(&mut q, scope);
     push_filters(&mut q, f);
     match (sort, cursor) {
@@ -179,7 +194,7 @@ pub async fn page(
                 .push(")");
         }
         (Sort::Title, Some(Cursor::Text(t, id))) => {
-            q.push(" AND (p.title, a.id) > (")
+            q.push(" AND (a.title, a.id) > (")
                 .push_bind(t.clone())
                 .push(", ")
                 .push_bind(*id)
@@ -193,7 +208,7 @@ pub async fn page(
     q.push(match sort {
         Sort::Updated => " ORDER BY a.updated_at DESC, a.id DESC",
         Sort::Submitted => " ORDER BY a.submitted_at ASC, a.id ASC",
-        Sort::Title => " ORDER BY p.title ASC, a.id ASC",
+        Sort::Title => " ORDER BY a.title ASC, a.id ASC",
     });
     q.push(" LIMIT ").push_bind(limit);
     q.build_query_as().fetch_all(pool).await
@@ -201,11 +216,10 @@ pub async fn page(
 
 /// How many cases match.
 pub async fn count(pool: &PgPool, scope: Scope, f: &Filters) -> sqlx::Result<i64> {
-    let mut q = QueryBuilder::new(
-        "SELECT count(*) FROM assessments a JOIN projects p ON p.id = a.project_id WHERE ",
-    );
+    let mut q = QueryBuilder::new("SELECT count(*) FROM (SELECT 1 FROM assessments a WHERE ");
     push_scope(&mut q, scope);
     push_filters(&mut q, f);
+    q.push(" LIMIT ").push_bind(COUNT_CAP + 1).push(") c");
     q.build_query_scalar().fetch_one(pool).await
 }
 
@@ -214,58 +228,36 @@ pub async fn all(pool: &PgPool, scope: Scope, f: &Filters, cap: i64) -> sqlx::Re
     page(pool, scope, f, Sort::Updated, None, cap).await
 }
 
-/// Cases by area and verdict.
+/// One figure of the dashboard; which of the three groupings it belongs to is `set`:
+/// 0 area x verdict, 1 month x verdict, 2 waiting status x age (0 under a week, 1 under a month, 2 older).
 #[derive(Debug, Clone, sqlx::FromRow)]
-pub struct AreaVerdict {
+pub struct DashboardFigure {
+    pub set: i32,
     pub area_code: Option<String>,
-    pub verdict: String,
+    pub verdict: Option<String>,
+    pub month: Option<Date>,
+    pub status: Option<String>,
+    pub age: Option<i32>,
     pub n: i64,
 }
 
-pub async fn by_area_and_verdict(pool: &PgPool, scope: Scope) -> sqlx::Result<Vec<AreaVerdict>> {
-    let mut q =
-        QueryBuilder::new("SELECT a.area_code, a.verdict, count(*) AS n FROM assessments a WHERE ");
-    push_scope(&mut q, scope);
-    q.push(" GROUP BY a.area_code, a.verdict");
-    q.build_query_as().fetch_all(pool).await
-}
-
-/// Submissions per month.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct Monthly {
-    pub month: Date,
-    pub verdict: String,
-    pub n: i64,
-}
-
-pub async fn by_month(pool: &PgPool, scope: Scope) -> sqlx::Result<Vec<Monthly>> {
+/// Every figure of the dashboard in one pass over the cases.
+pub async fn dashboard(pool: &PgPool, scope: Scope) -> sqlx::Result<Vec<DashboardFigure>> {
     let mut q = QueryBuilder::new(
-        "SELECT date_trunc('month', a.submitted_at)::date AS month, a.verdict, count(*) AS n
-         FROM assessments a WHERE a.submitted_at IS NOT NULL AND ",
+        "SELECT CASE WHEN GROUPING(a.area_code) = 0 THEN 0 WHEN GROUPING(a.status) = 0 THEN 2 ELSE 1 END AS set,
+                a.area_code, a.verdict, date_trunc('month', a.submitted_at)::date AS month, a.status,
+                CASE WHEN a.submitted_at > now() - interval '7 days' THEN 0
+                     WHEN a.submitted_at > now() - interval '30 days' THEN 1 ELSE 2 END AS age,
+                count(*) AS n
+         FROM assessments a WHERE ",
     );
     push_scope(&mut q, scope);
-    q.push(" GROUP BY 1, 2 ORDER BY 1");
-    q.build_query_as().fetch_all(pool).await
-}
-
-/// Cases waiting for a reviewer, by how long they have waited.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct Workload {
-    pub status: String,
-    pub under_week: i64,
-    pub under_month: i64,
-    pub older: i64,
-}
-
-pub async fn workload(pool: &PgPool, scope: Scope) -> sqlx::Result<Vec<Workload>> {
-    let mut q = QueryBuilder::new(
-        "SELECT a.status,
-                count(*) FILTER (WHERE a.submitted_at > now() - interval '7 days') AS under_week,
-                count(*) FILTER (WHERE a.submitted_at <= now() - interval '7 days' AND a.submitted_at > now() - interval '30 days') AS under_month,
-                count(*) FILTER (WHERE a.submitted_at <= now() - interval '30 days') AS older
-         FROM assessments a WHERE a.status IN ('submitted', 'resubmitted', 'returned') AND ",
+    q.push(
+        " GROUP BY GROUPING SETS (
+             (a.area_code, a.verdict),
+             (date_trunc('month', a.submitted_at)::date, a.verdict),
+             (a.status, CASE WHEN a.submitted_at > now() - interval '7 days' THEN 0
+                             WHEN a.submitted_at > now() - interval '30 days' THEN 1 ELSE 2 END))",
     );
-    push_scope(&mut q, scope);
-    q.push(" GROUP BY a.status ORDER BY a.status");
     q.build_query_as().fetch_all(pool).await
 }

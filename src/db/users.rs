@@ -21,6 +21,8 @@ pub struct User {
     pub totp_last_step: i64,
     pub disabled: bool,
     pub created_at: OffsetDateTime,
+    /// The installation's two-factor requirement, read with the user to save a round trip.
+    pub totp_required: bool,
 }
 
 impl User {
@@ -38,7 +40,8 @@ pub struct Institution {
 }
 
 const USER_COLUMNS: &str = "u.id, u.email, u.display_name, u.role, u.institution_id, i.name AS institution_name, \
-     u.password_hash, u.totp_secret, u.totp_enabled, u.totp_last_step, u.disabled, u.created_at";
+     u.password_hash, u.totp_secret, u.totp_enabled, u.totp_last_step, u.disabled, u.created_at, \
+     coalesce((SELECT (value #>> '{}')::boolean FROM settings WHERE key = 'require_totp'), false) AS totp_required";
 
 pub async fn by_id(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<User>> {
     sqlx::query_as(&format!(

@@ -124,6 +124,7 @@ async fn password_post(
     )
     .await?;
     tx.commit().await?;
+    state.forget_users();
     s.ctx.session.cycle_id().await.map_err(session_error)?;
     Ok(Redirect::to("/account?notice=password").into_response())
 }
@@ -240,6 +241,7 @@ async fn two_factor_post(
     )
     .await?;
     tx.commit().await?;
+    state.forget_users();
     s.ctx
         .session
         .remove::<String>(PENDING_SECRET)
@@ -293,5 +295,6 @@ async fn two_factor_disable_post(
     )
     .await?;
     tx.commit().await?;
+    state.forget_users();
     Ok(Redirect::to("/account?notice=totp_off").into_response())
 }

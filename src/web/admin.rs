@@ -244,6 +244,7 @@ async fn user_post(
     })
     .await?;
     tx.commit().await?;
+    state.forget_users();
     Ok(Redirect::to("/admin/users?notice=user_updated").into_response())
 }
 
@@ -462,6 +463,7 @@ async fn settings_post(
     )
     .await?;
     tx.commit().await?;
+    state.forget_users();
     Ok(Redirect::to("/admin/settings?notice=settings").into_response())
 }
 

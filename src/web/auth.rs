@@ -107,48 +107,52 @@ async fn locked_out(state: &AppState, email: &str, address: &str) -> AppResult<O
     })
 }
 
-/// A refused attempt during a lockout is on the record but does not extend the lock.
-async fn audit_locked(state: &AppState, ctx: &Ctx, email: &str) -> AppResult<()> {
+/// Records a sign-in event for someone not (yet) signed in.
+async fn audit_attempt(
+    state: &AppState,
+    ctx: &Ctx,
+    email: &str,
+    action: &str,
+    summary: String,
+) -> AppResult<()> {
     let actor = Actor {
         id: None,
         email: Some(email.to_owned()),
         address: ctx.address.clone(),
     };
-    db::audit::record_alone(
-        state.pool(),
-        &actor,
-        Entry {
-            action: "auth.login_locked",
-            assessment_id: None,
-            project_id: None,
-            summary: "Sign-in refused: too many failed attempts".to_owned(),
-            details: serde_json::json!({}),
-        },
-    )
-    .await?;
+    let entry = Entry {
+        action,
+        assessment_id: None,
+        project_id: None,
+        summary,
+        details: serde_json::json!({}),
+    };
+    db::audit::record_alone(state.pool(), &actor, entry).await?;
     Ok(())
+}
+
+/// A refused attempt during a lockout is on the record but does not extend the lock.
+async fn audit_locked(state: &AppState, ctx: &Ctx, email: &str) -> AppResult<()> {
+    audit_attempt(
+        state,
+        ctx,
+        email,
+        "auth.login_locked",
+        "Sign-in refused: too many failed attempts".into(),
+    )
+    .await
 }
 
 async fn failed(state: &AppState, ctx: &Ctx, email: &str, reason: &str) -> AppResult<()> {
     db::users::record_failure(state.pool(), email, &ctx.address).await?;
-    let actor = Actor {
-        id: None,
-        email: Some(email.to_owned()),
-        address: ctx.address.clone(),
-    };
-    db::audit::record_alone(
-        state.pool(),
-        &actor,
-        Entry {
-            action: "auth.login_failed",
-            assessment_id: None,
-            project_id: None,
-            summary: format!("Failed sign-in: {reason}"),
-            details: serde_json::json!({ "reason": reason }),
-        },
+    audit_attempt(
+        state,
+        ctx,
+        email,
+        "auth.login_failed",
+        format!("Failed sign-in: {reason}"),
     )
-    .await?;
-    Ok(())
+    .await
 }
 
 async fn login_post(

@@ -325,6 +325,22 @@ async fn case_with_errors(
     render(StatusCode::UNPROCESSABLE_ENTITY, &page)
 }
 
+/// Moves the case on in the life cycle; a change by someone else meanwhile is a
+/// conflict, and dropping the transaction then undoes everything.
+async fn advance(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    case: &Case,
+    next: Status,
+) -> AppResult<()> {
+    if db::review::set_status(tx, case.assessment.id, &[case.status().code()], next.code()).await? {
+        Ok(())
+    } else {
+        Err(AppError::Conflict(
+            "The case changed meanwhile; nothing was changed. Reload the page.".into(),
+        ))
+    }
+}
+
 fn text(form: &FormPairs, key: &str) -> String {
     form.first(key).unwrap_or_default().trim().to_owned()
 }
@@ -435,19 +451,7 @@ async fn return_post(
         return case_with_errors(&state, &s, case, input, errors).await;
     }
     let mut tx = state.pool().begin().await?;
-    if !db::review::set_status(
-        &mut tx,
-        case.assessment.id,
-        &[case.status().code()],
-        next.code(),
-    )
-    .await?
-    {
-        tx.rollback().await?;
-        return Err(AppError::Conflict(
-            "The case changed meanwhile; nothing was changed. Reload the page.".into(),
-        ));
-    }
+    advance(&mut tx, &case, next).await?;
     db::review::insert_return(
         &mut tx,
         case.assessment.id,
@@ -554,19 +558,7 @@ async fn decision_post(
         return case_with_errors(&state, &s, case, input, errors).await;
     };
     let mut tx = state.pool().begin().await?;
-    if !db::review::set_status(
-        &mut tx,
-        case.assessment.id,
-        &[case.status().code()],
-        next.code(),
-    )
-    .await?
-    {
-        tx.rollback().await?;
-        return Err(AppError::Conflict(
-            "The case changed meanwhile; nothing was decided. Reload the page.".into(),
-        ));
-    }
+    advance(&mut tx, &case, next).await?;
     db::review::insert_decision(
         &mut tx,
         case.assessment.id,

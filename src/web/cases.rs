@@ -247,6 +247,8 @@ struct CasesPage<'a> {
     query: CaseQuery,
     rows: Vec<CaseRow>,
     total: i64,
+    /// The count stopped at the cap: show "more than".
+    capped: bool,
     next: Option<String>,
     first: Option<String>,
     areas: &'a [Area],
@@ -277,7 +279,11 @@ async fn cases_get(
     .await?;
     let more = rows.len() as i64 > PAGE_SIZE;
     rows.truncate(PAGE_SIZE as usize);
-    let total = db::cases::count(state.pool(), scope, &filters).await?;
+    // The count comes with the rows; an empty page needs its own.
+    let total = match rows.first() {
+        Some(r) => r.total,
+        None => db::cases::count(state.pool(), scope, &filters).await?,
+    };
     let next = (more)
         .then(|| {
             rows.last()
@@ -297,7 +303,8 @@ async fn cases_get(
         },
         areas: state.rulebook().areas(),
         rows,
-        total,
+        capped: total > db::cases::COUNT_CAP,
+        total: total.min(db::cases::COUNT_CAP),
         next,
         first,
         reviewer,

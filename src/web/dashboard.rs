@@ -77,7 +77,8 @@ const MONTH_HEIGHT: f64 = 180.0;
 
 async fn dashboard_get(State(state): State<AppState>, s: Signed) -> AppResult<Response> {
     let scope = scope(&s)?;
-    let rows = db::cases::by_area_and_verdict(state.pool(), scope).await?;
+    let figures = state.dashboard(scope).await?;
+    let rows: Vec<&db::cases::DashboardFigure> = figures.iter().filter(|f| f.set == 0).collect();
     let rulebook = state.rulebook();
     let mut areas: Vec<AreaRow> = Vec::new();
     let mut names: Vec<(Option<String>, String)> = rulebook
@@ -89,7 +90,10 @@ async fn dashboard_get(State(state): State<AppState>, s: Signed) -> AppResult<Re
     for (code, name) in names {
         let mut counts = [0i64; 3];
         for r in rows.iter().filter(|r| r.area_code == code) {
-            if let Some(i) = VERDICTS.iter().position(|(v, _)| *v == r.verdict) {
+            if let Some(i) = VERDICTS
+                .iter()
+                .position(|(v, _)| Some(*v) == r.verdict.as_deref())
+            {
                 counts[i] += r.n;
             }
         }
@@ -142,10 +146,15 @@ async fn dashboard_get(State(state): State<AppState>, s: Signed) -> AppResult<Re
     let area_chart_height = 20.0 + areas.len() as f64 * ROW;
 
     // Submissions per month, the last 24 months that have any.
-    let monthly = db::cases::by_month(state.pool(), scope).await?;
+    let mut monthly: Vec<(time::Date, &str, i64)> = figures
+        .iter()
+        .filter(|f| f.set == 1)
+        .filter_map(|f| Some((f.month?, f.verdict.as_deref()?, f.n)))
+        .collect();
+    monthly.sort();
     let mut months: Vec<MonthColumn> = Vec::new();
-    for m in &monthly {
-        let label = format!("{}-{:02}", m.month.year(), u8::from(m.month.month()));
+    for (month, verdict, n) in monthly {
+        let label = format!("{}-{:02}", month.year(), u8::from(month.month()));
         if months.last().is_none_or(|c| c.label != label) {
             months.push(MonthColumn {
                 label,
@@ -156,9 +165,9 @@ async fn dashboard_get(State(state): State<AppState>, s: Signed) -> AppResult<Re
         }
         if let (Some(col), Some(i)) = (
             months.last_mut(),
-            VERDICTS.iter().position(|(v, _)| *v == m.verdict),
+            VERDICTS.iter().position(|(v, _)| *v == verdict),
         ) {
-            col.counts[i] += m.n;
+            col.counts[i] += n;
         }
     }
     let skip = months.len().saturating_sub(24);
@@ -189,16 +198,25 @@ async fn dashboard_get(State(state): State<AppState>, s: Signed) -> AppResult<Re
         }
     }
 
-    let workload = db::cases::workload(state.pool(), scope)
-        .await?
-        .into_iter()
-        .map(|w| WorkloadRow {
-            status: w.status,
-            under_week: w.under_week,
-            under_month: w.under_month,
-            older: w.older,
-        })
-        .collect();
+    let mut workload: Vec<WorkloadRow> = Vec::new();
+    for status in ["submitted", "resubmitted", "returned"] {
+        let count = |age: i32| {
+            figures
+                .iter()
+                .filter(|f| f.set == 2 && f.status.as_deref() == Some(status) && f.age == Some(age))
+                .map(|f| f.n)
+                .sum::<i64>()
+        };
+        let row = WorkloadRow {
+            status: status.to_owned(),
+            under_week: count(0),
+            under_month: count(1),
+            older: count(2),
+        };
+        if row.under_week + row.under_month + row.older > 0 {
+            workload.push(row);
+        }
+    }
     let mut verdict_totals = [0i64; 3];
     for a in &areas {
         for (total, n) in verdict_totals.iter_mut().zip(a.counts) {

@@ -5,6 +5,7 @@ mod admin;
 mod api;
 mod assets;
 mod auth;
+mod bench;
 mod case;
 mod cases;
 mod dashboard;
@@ -46,7 +47,13 @@ pub fn app(state: AppState) -> Router {
         .with_same_site(SameSite::Lax)
         .with_secure(state.config().secure_cookies)
         .with_expiry(Expiry::OnInactivity(time::Duration::hours(8)));
+    let bench = if state.config().bench_routes {
+        bench::router()
+    } else {
+        Router::new()
+    };
     Router::new()
+        .merge(bench)
         .merge(home::router())
         .merge(projects::router())
         .merge(auth::router())

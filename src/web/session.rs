@@ -154,7 +154,7 @@ impl FromRequestParts<AppState> for Signed {
         if !user.totp_enabled
             && !path.starts_with("/account")
             && path != "/logout"
-            && db::users::require_totp(state.pool()).await?
+            && user.totp_required
         {
             return Err(AppError::EnrolTotp);
         }
