@@ -113,17 +113,7 @@ fn load_rulebook(args: &DatabaseArgs) -> anyhow::Result<Rulebook> {
 async fn connect(args: &DatabaseArgs) -> anyhow::Result<(PgPool, Option<EmbeddedPostgres>)> {
     let options = PgPoolOptions::new()
         .max_connections(args.max_connections)
-        .acquire_timeout(Duration::from_secs(5))
-        // Every query is prepared once per connection; planning it again on each run
-        // cost more than running it (1.4 ms against 0.6 ms for the case list).
-        .after_connect(|conn, _| {
-            Box::pin(async move {
-                sqlx::query("SET plan_cache_mode = force_generic_plan")
-                    .execute(conn)
-                    .await?;
-                Ok(())
-            })
-        });
+        .acquire_timeout(Duration::from_secs(5));
     if let Some(url) = &args.database_url {
         let pool = options
             .connect(url.expose())
