@@ -325,6 +325,24 @@ async fn case_with_errors(
     render(StatusCode::UNPROCESSABLE_ENTITY, &page)
 }
 
+/// A case a reviewer may act on now, with the status the action leads to.
+async fn reviewable(
+    state: &AppState,
+    s: &Signed,
+    id: &str,
+    t: Transition,
+) -> AppResult<(Case, Status)> {
+    s.require(&[Role::Reviewer])?;
+    let case = visible_case(state, s, id).await?;
+    match case.status().after(t) {
+        Some(next) => Ok((case, next)),
+        None => Err(AppError::Conflict(format!(
+            "This action is not possible on a case that is {}; nothing was changed.",
+            case.status().word().to_lowercase()
+        ))),
+    }
+}
+
 /// Moves the case on in the life cycle; a change by someone else meanwhile is a
 /// conflict, and dropping the transaction then undoes everything.
 async fn advance(
@@ -427,14 +445,7 @@ async fn return_post(
     Path(id): Path<String>,
     form: FormPairs,
 ) -> AppResult<Response> {
-    s.require(&[Role::Reviewer])?;
-    let case = visible_case(&state, &s, &id).await?;
-    let Some(next) = case.status().after(Transition::Return) else {
-        return Err(AppError::Conflict(format!(
-            "A case that is {} cannot be returned; nothing was changed.",
-            case.status().word().to_lowercase()
-        )));
-    };
+    let (case, next) = reviewable(&state, &s, &id, Transition::Return).await?;
     let input = ReviewInput {
         return_message: text(&form, "message"),
         ..Default::default()
@@ -485,14 +496,7 @@ async fn decision_post(
     Path(id): Path<String>,
     form: FormPairs,
 ) -> AppResult<Response> {
-    s.require(&[Role::Reviewer])?;
-    let case = visible_case(&state, &s, &id).await?;
-    let Some(next) = case.status().after(Transition::Decide) else {
-        return Err(AppError::Conflict(format!(
-            "A case that is {} cannot be decided; nothing was changed.",
-            case.status().word().to_lowercase()
-        )));
-    };
+    let (case, next) = reviewable(&state, &s, &id, Transition::Decide).await?;
     if case.assessment.submitted_by == Some(s.user.id) {
         return Err(AppError::Conflict(
             "Nobody decides a case they submitted; ask another reviewer.".into(),
