@@ -296,13 +296,13 @@ impl EmbeddedPostgres {
                 .execute(&mut conn)
                 .await;
             // Another process may have created it in the meantime.
-            if let Err(e) = created {
-                if !e.to_string().contains("already exists") {
-                    return Err(EmbeddedError::Connect {
-                        source: e,
-                        log: String::new(),
-                    });
-                }
+            if let Err(e) = created
+                && !e.to_string().contains("already exists")
+            {
+                return Err(EmbeddedError::Connect {
+                    source: e,
+                    log: String::new(),
+                });
             }
         }
         let _ = conn.close().await;

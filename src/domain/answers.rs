@@ -174,9 +174,10 @@ impl Answers {
             )),
             _ => {}
         }
-        if let (Some(sub), area) = (self.text(contract::SUB_AREA), self.text(contract::AREA)) {
-            if let Some((owner, sub_area)) = rulebook.sub_area(sub) {
-                match area {
+        if let (Some(sub), area) = (self.text(contract::SUB_AREA), self.text(contract::AREA))
+            && let Some((owner, sub_area)) = rulebook.sub_area(sub)
+        {
+            match area {
                     Some(area) if area != owner.code => errors.push(FieldError::new(
                         contract::SUB_AREA,
                         format!(
@@ -190,7 +191,6 @@ impl Answers {
                     )),
                     _ => {}
                 }
-            }
         }
         errors
     }
@@ -241,17 +241,16 @@ pub fn check_value(
                     unique.push(v);
                 }
             }
-            if unique.len() > 1 {
-                if let Some(exclusive) = question
+            if unique.len() > 1
+                && let Some(exclusive) = question
                     .options
                     .iter()
                     .find(|c| c.exclusive && unique.contains(&c.value))
-                {
-                    return Err(format!(
-                        "\u{201c}{}\u{201d} cannot be combined with other choices",
-                        exclusive.label
-                    ));
-                }
+            {
+                return Err(format!(
+                    "\u{201c}{}\u{201d} cannot be combined with other choices",
+                    exclusive.label
+                ));
             }
             Ok((!unique.is_empty()).then_some(AnswerValue::Many(unique)))
         }

@@ -57,15 +57,14 @@ pub fn session_error(e: tower_sessions::session::Error) -> AppError {
 
 /// The client address: the proxy's forwarded address when configured to trust it.
 fn client_address(parts: &Parts, trust_proxy: bool) -> String {
-    if trust_proxy {
-        if let Some(forwarded) = parts
+    if trust_proxy
+        && let Some(forwarded) = parts
             .headers
             .get("x-forwarded-for")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.split(',').next())
-        {
-            return forwarded.trim().to_owned();
-        }
+    {
+        return forwarded.trim().to_owned();
     }
     parts
         .extensions
