@@ -29,9 +29,12 @@ pub enum Command {
     Serve,
     /// Apply the database migrations and exit.
     Migrate,
-    /// Replace the partner register with the entries of a CSV file.
+    /// Import a register file into its list (the format is recognised from the content):
+    /// the US Consolidated Screening List CSV, OpenSanctions FollowTheMoney JSON lines, or
+    /// triage's curated register (TOML, or the CSV name,aliases,city,province,kind,flags,
+    /// note,source,as_of). Only the entries of that list are replaced.
     ImportRegister {
-        /// A CSV file with the columns name,aliases,city,province,kind,flags,note,source,as_of.
+        /// The file to import.
         file: PathBuf,
     },
     /// Fill the database with realistic demonstration cases (and demo accounts).

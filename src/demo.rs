@@ -12,9 +12,9 @@ use crate::db::demo::DemoCase;
 use crate::domain::answers::{AnswerValue, Answers};
 use crate::domain::contract;
 use crate::domain::rulebook::QuestionKind;
-use crate::domain::verdict::{asked_answers, evaluate};
-use crate::screening::normalise_name;
-use crate::state::{AppState, register_hit};
+use crate::domain::verdict::{asked_answers, evaluate_screened};
+use crate::screening::grouping_key;
+use crate::state::{AppState, register_hits};
 
 /// The password of every demo account.
 pub const DEMO_PASSWORD: &str = "triage demo password";
@@ -286,8 +286,8 @@ fn answers(state: &AppState, rng: &mut fastrand::Rng) -> Answers {
         (*pick(rng, &OTHER_PARTNERS)).to_owned()
     } else if rng.f64() < 0.55 {
         let e = pick(rng, register.entries());
-        let spellings: Vec<&String> = std::iter::once(&e.name).chain(&e.aliases).collect();
-        let chosen = (*pick(rng, &spellings)).clone();
+        let spellings: Vec<&str> = e.all_names().map(|(n, _)| n).collect();
+        let chosen = (*pick(rng, &spellings)).to_owned();
         if rng.f64() < 0.2 {
             chosen.to_uppercase()
         } else {
@@ -322,11 +322,11 @@ pub async fn seed(state: &AppState, n: usize, seed: u64) -> anyhow::Result<usize
             let reviewer_id = *pick(&mut rng, &accounts.reviewers);
             let answers = answers(state, &mut rng);
             let register = state.register_now();
-            let hit = answers
+            let hits = answers
                 .text(contract::PARTNER_NAME)
-                .and_then(|p| register.find(p))
-                .map(|m| register_hit(&m));
-            let evaluation = evaluate(state.rulebook(), &answers, hit.as_ref());
+                .map(|p| register_hits(&register.screen(p), &[]))
+                .unwrap_or_default();
+            let evaluation = evaluate_screened(state.rulebook(), &answers, &hits);
             let area_name = answers
                 .text(contract::SUB_AREA)
                 .and_then(|s| state.rulebook().sub_area(s))
@@ -403,7 +403,7 @@ pub async fn seed(state: &AppState, n: usize, seed: u64) -> anyhow::Result<usize
                 title: format!("{} {} with {}", pick(&mut rng, &TOPICS), area_name, partner),
                 summary: format!("A {}-month collaboration on {area_name}.", rng.i64(12..60)),
                 lead_researcher: (*pick(&mut rng, &LEADS)).to_owned(),
-                partner_normalised: Some(normalise_name(&partner)),
+                partner_normalised: Some(grouping_key(&partner)),
                 answers,
                 evaluation,
                 status,

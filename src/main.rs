@@ -17,7 +17,6 @@ use triage::db::audit::{Actor, Entry};
 use triage::db::embedded::EmbeddedPostgres;
 use triage::domain::account::NewUserInput;
 use triage::domain::rulebook::Rulebook;
-use triage::screening::parse_register_csv;
 use triage::state::{AppState, DEFAULT_RULEBOOK, RuntimeConfig};
 use triage::{app, db};
 
@@ -90,10 +89,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
     };
     pool.close().await;
-    if let Some(pg) = embedded {
-        if let Err(e) = pg.stop().await {
-            tracing::warn!(error = %e, "could not stop the embedded PostgreSQL");
-        }
+    if let Some(pg) = embedded
+        && let Err(e) = pg.stop().await
+    {
+        tracing::warn!(error = %e, "could not stop the embedded PostgreSQL");
     }
     result
 }
@@ -141,6 +140,8 @@ async fn serve(
     runtime: RuntimeConfig,
 ) -> anyhow::Result<()> {
     let state = AppState::prepare(pool, rulebook, runtime).await?;
+    // Re-screening after register changes runs here, one server at a time per job.
+    triage::services::rescreen::spawn_worker(state.clone());
     // Expired sessions are removed hourly; any server may do it.
     let store = tower_sessions_sqlx_store::PostgresStore::new(state.pool().clone());
     tokio::spawn(async move {
@@ -196,39 +197,40 @@ async fn import_register(
     file: &std::path::Path,
     runtime: RuntimeConfig,
 ) -> anyhow::Result<()> {
-    let reader =
-        std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
-    let entries =
-        parse_register_csv(reader).with_context(|| format!("reading {}", file.display()))?;
+    let bytes = std::fs::read(file).with_context(|| format!("opening {}", file.display()))?;
     // Preparing the state migrates and records the rulebook, as a first start would.
     let state = AppState::prepare(pool.clone(), rulebook, runtime).await?;
-    let mut tx = state.pool().begin().await?;
     let name = file.file_name().map_or_else(
         || file.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
     );
-    db::register::replace_all(&mut tx, &entries, &name).await?;
-    db::audit::record(
-        &mut tx,
-        &shell_actor(),
-        Entry {
-            action: "admin.register_import",
-            assessment_id: None,
-            project_id: None,
-            summary: format!(
-                "Imported the partner register from {name}: {} entries (command line)",
-                entries.len()
-            ),
-            details: serde_json::json!({ "file": name, "entries": entries.len() }),
-        },
-    )
-    .await?;
-    tx.commit().await?;
+    let (imported, applied) =
+        match triage::services::register::import_file(state.pool(), &bytes, &name, &shell_actor())
+            .await
+        {
+            Ok(done) => done,
+            Err(triage::services::register::ImportFailure::File(e)) => {
+                anyhow::bail!("{} was not imported, nothing changed: {e}", file.display())
+            }
+            Err(e) => return Err(e.into()),
+        };
+    let d = &applied.diff;
     println!(
-        "imported {} register entries from {}",
-        entries.len(),
-        file.display()
+        "imported {} entries of the {} from {} ({}): {} added, {} changed, {} removed, {} unchanged; register revision {}",
+        imported.entries.len(),
+        imported.format.list().title(),
+        file.display(),
+        imported.format.title(),
+        d.added.len(),
+        d.changed.len(),
+        d.removed.len(),
+        d.unchanged,
+        applied.revision
     );
+    for (why, n) in &imported.skipped {
+        println!("skipped {n} {why}");
+    }
+    println!("submitted cases are screened again by the running server (or at the next start)");
     Ok(())
 }
 

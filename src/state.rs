@@ -13,15 +13,23 @@ use anyhow::Context as _;
 use sqlx::PgPool;
 
 use crate::db;
+use crate::db::screening::IdentityRow;
 use crate::domain::answers::Answers;
+use crate::domain::contract;
 use crate::domain::rulebook::Rulebook;
-use crate::domain::verdict::{self, Evaluation, RegisterHit};
-use crate::screening::{MatchQuality, Register, RegisterMatch, parse_register_csv};
+use crate::domain::verdict::{
+    self, Evaluation, FlagEvidence, IdentityDecision, ParentHit, RegisterHit,
+};
+use crate::screening::{Certainty, Entry, Hit, Register, Screening};
 
 /// The rulebook shipped with the program.
 pub const DEFAULT_RULEBOOK: &str = include_str!("../rulebook/rulebook.toml");
-/// The partner register shipped with the program, loaded on first start.
-pub const DEFAULT_REGISTER: &str = include_str!("../register/partner-register.csv");
+/// The curated partner register shipped with the program, loaded on first start and
+/// again when a new release ships a changed one (unless an administrator imported
+/// their own curated register since).
+pub const DEFAULT_REGISTER: &str = include_str!("../register/partner-register.toml");
+/// The file name recorded for imports of the built-in register.
+pub const BUILT_IN_REGISTER: &str = "built-in partner-register.toml";
 
 /// Cheap to clone; everything lives behind one `Arc`.
 #[derive(Clone)]
@@ -135,17 +143,9 @@ impl AppState {
         db::rulebooks::record_active(&pool, &rulebook)
             .await
             .context("recording the rulebook version")?;
-        if db::register::revision(&pool).await?.is_none() {
-            let entries = parse_register_csv(DEFAULT_REGISTER.as_bytes())
-                .context("the built-in partner register")?;
-            let mut tx = pool.begin().await?;
-            db::register::replace_all(&mut tx, &entries, "built-in partner-register.csv").await?;
-            tx.commit().await?;
-            tracing::info!(
-                entries = entries.len(),
-                "loaded the built-in partner register"
-            );
-        }
+        crate::services::register::ensure_built_in(&pool)
+            .await
+            .context("loading the built-in partner register")?;
         let revision = db::register::revision(&pool).await?;
         let register = Register::new(db::register::load_all(&pool).await?);
         let rulebook = Arc::new(rulebook);
@@ -248,31 +248,127 @@ impl AppState {
             .clone()
     }
 
-    /// Screens the partner and evaluates the answers with the active rulebook.
+    /// Screens a typed partner name against the current register.
+    pub async fn screen(&self, typed: &str) -> sqlx::Result<(Arc<Register>, Screening)> {
+        let register = self.register().await?;
+        let screening = register.screen(typed);
+        Ok((register, screening))
+    }
+
+    /// Screens the partner and evaluates the answers with the active rulebook; no
+    /// decisions of people are known (the API, a new draft).
     pub async fn evaluate(
         &self,
         answers: &Answers,
-    ) -> sqlx::Result<(Evaluation, Option<RegisterMatch>)> {
-        let register = self.register().await?;
-        let found = answers
-            .text("partner_name")
-            .and_then(|name| register.find(name));
-        let hit = found.as_ref().map(register_hit);
+    ) -> sqlx::Result<(Evaluation, Option<Screening>)> {
+        self.evaluate_with(answers, &[]).await
+    }
+
+    /// Screens the partner and evaluates with the active rulebook, applying what people
+    /// decided about register matches on this case.
+    pub async fn evaluate_with(
+        &self,
+        answers: &Answers,
+        decisions: &[IdentityRow],
+    ) -> sqlx::Result<(Evaluation, Option<Screening>)> {
+        let screening = match answers.text(contract::PARTNER_NAME) {
+            Some(name) if !name.trim().is_empty() => Some(self.screen(name).await?.1),
+            _ => None,
+        };
+        let hits = screening
+            .as_ref()
+            .map(|s| register_hits(s, decisions))
+            .unwrap_or_default();
         Ok((
-            verdict::evaluate(self.rulebook(), answers, hit.as_ref()),
-            found,
+            verdict::evaluate_screened(self.rulebook(), answers, &hits),
+            screening,
         ))
     }
 }
 
-/// What the verdict engine needs to know of a register match.
-pub fn register_hit(m: &RegisterMatch) -> RegisterHit {
+/// What the verdict engine needs of a screening: every organisation found, with its
+/// flags and their evidence, its flagged parent, and what people decided about it.
+pub fn register_hits(screening: &Screening, decisions: &[IdentityRow]) -> Vec<RegisterHit> {
+    screening
+        .hits
+        .iter()
+        .map(|hit| register_hit(hit, decisions))
+        .collect()
+}
+
+fn evidence(entry: &Entry) -> Vec<FlagEvidence> {
+    entry
+        .flags
+        .iter()
+        .map(|f| FlagEvidence {
+            flag: f.flag.code().to_owned(),
+            source: f.source.clone(),
+            url: f.url.clone(),
+            date: f.date.clone(),
+            detail: f.detail.clone(),
+        })
+        .collect()
+}
+
+/// One screening hit as the verdict engine sees it.
+pub fn register_hit(hit: &Hit, decisions: &[IdentityRow]) -> RegisterHit {
+    let entry = &hit.entry;
+    let flags: Vec<String> = entry
+        .flag_kinds()
+        .into_iter()
+        .map(|f| f.code().to_owned())
+        .collect();
+    let mut sources: Vec<String> = Vec::new();
+    for f in &entry.flags {
+        if !sources.contains(&f.source) {
+            sources.push(f.source.clone());
+        }
+    }
+    let as_of = entry
+        .flags
+        .iter()
+        .map(|f| f.date.clone())
+        .max()
+        .unwrap_or_default();
+    // The nearest organisation above it that is flagged.
+    let parent = hit
+        .ancestors
+        .iter()
+        .find(|a| !a.flags.is_empty())
+        .map(|a| ParentHit {
+            entry_id: a.id.clone(),
+            entry: a.name.clone(),
+            flags: a
+                .flag_kinds()
+                .into_iter()
+                .map(|f| f.code().to_owned())
+                .collect(),
+            evidence: evidence(a),
+        });
+    let identity = decisions
+        .iter()
+        .find(|d| d.entry_id == entry.id)
+        .and_then(|d| {
+            let decision = d.identity().ok()?;
+            Some(IdentityDecision {
+                decision,
+                by: d.decided_by_name.clone(),
+                at: d.decided_at.date().to_string(),
+                reason: d.reason.clone(),
+            })
+        });
     RegisterHit {
-        entry: m.entry.name.clone(),
-        flags: m.entry.flags.clone(),
-        source: m.entry.source.clone(),
-        as_of: m.entry.as_of.clone(),
-        close: m.quality == MatchQuality::Close,
+        entry: entry.name.clone(),
+        flags,
+        source: sources.join("; "),
+        as_of,
+        close: matches!(hit.how, crate::screening::How::Misspelt { .. }),
+        entry_id: entry.id.clone(),
+        possible: hit.certainty == Certainty::Possible,
+        why: hit.why.clone(),
+        evidence: evidence(entry),
+        parent,
+        identity,
     }
 }
 

@@ -69,3 +69,19 @@ document.addEventListener("DOMContentLoaded", function () {
   var summary = document.getElementById("error-summary");
   if (summary) { summary.focus(); }
 });
+
+// Refresh a progress fragment while work is still running.
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("[data-poll]").forEach(function (box) {
+    var url = box.getAttribute("data-poll");
+    function busy() { return /\b(queued|running)\b/.test(box.textContent); }
+    function tick() {
+      if (!busy()) { return; }
+      fetch(url, { headers: { "Accept": "text/html" } })
+        .then(function (r) { return r.ok ? r.text() : null; })
+        .then(function (html) { if (html !== null) { box.innerHTML = html; } setTimeout(tick, 2000); })
+        .catch(function () { setTimeout(tick, 5000); });
+    }
+    setTimeout(tick, 2000);
+  });
+});

@@ -5,7 +5,7 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use common::{PASSWORD, TestApp, csrf_in};
+use common::{PASSWORD, TestApp};
 use triage::state::RuntimeConfig;
 
 fn now() -> u64 {
@@ -620,53 +620,4 @@ async fn admins_manage_accounts_and_institutions_in_the_browser_with_errors_besi
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert_eq!(officer.get("/projects").await.status, StatusCode::SEE_OTHER);
-}
-
-#[tokio::test]
-async fn admins_import_the_register_in_the_browser_and_a_bad_file_changes_nothing() {
-    let app = TestApp::new().await;
-    let (_, admin) = app.signed_in("admin", None).await;
-    let token = csrf_in(&admin.get("/admin/register").await.body).expect("token");
-    let upload = |csv: &'static str| {
-        let boundary = "XBOUNDARYX";
-        let body = format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"r.csv\"\r\nContent-Type: text/csv\r\n\r\n{csv}\r\n--{boundary}--\r\n"
-        );
-        Request::post(format!("/admin/register?_csrf={token}"))
-            .header(
-                header::CONTENT_TYPE,
-                format!("multipart/form-data; boundary={boundary}"),
-            )
-            .body(Body::from(body))
-            .expect("request")
-    };
-    let bad = admin
-        .send(upload(
-            "name,aliases,city,province,kind,flags,note,source,as_of\n,,,,university,,,,\n",
-        ))
-        .await;
-    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
-    bad.assert_contains("line 2");
-    assert_eq!(
-        app.state
-            .register()
-            .await
-            .expect("register")
-            .entries()
-            .len(),
-        22
-    );
-    let good = admin
-        .send(upload("name,aliases,city,province,kind,flags,note,source,as_of\nExample Institute,EXI,Xi'an,Shaanxi,other,restricted_list,,Test list,2026-11\n"))
-        .await;
-    assert_eq!(good.status, StatusCode::SEE_OTHER, "{}", good.body);
-    assert_eq!(
-        app.state
-            .register()
-            .await
-            .expect("register")
-            .entries()
-            .len(),
-        1
-    );
 }

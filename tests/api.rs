@@ -125,7 +125,7 @@ async fn verdicts_follow_the_rules_for_areas_register_matches_and_mitigations() 
         ),
         (
             "register: military links outside dual use",
-            json!({"partner_name": "Beijing Institute of Technology"}),
+            json!({"partner_name": "Huazhong University of Science and Technology"}),
             "orange",
             &["military_links", "register_conflict_military_links"],
         ),
@@ -137,7 +137,7 @@ async fn verdicts_follow_the_rules_for_areas_register_matches_and_mitigations() 
         ),
         (
             "register: unflagged entry",
-            json!({"partner_name": "Tsinghua University"}),
+            json!({"partner_name": "Chinese Academy of Sciences"}),
             "green",
             &[],
         ),
@@ -154,10 +154,10 @@ async fn verdicts_follow_the_rules_for_areas_register_matches_and_mitigations() 
             &[],
         ),
         (
-            "NJUST itself",
+            "NJUST itself, on the Entity List since December 2020",
             json!({"partner_name": "Nanjing University of Science and Technology"}),
-            "orange",
-            &["military_links"],
+            "red",
+            &["restricted_list", "military_links"],
         ),
         (
             "mitigated data",

@@ -53,6 +53,20 @@ fn wait_healthy(child: &mut Child, port: u16) {
     panic!("triage did not become healthy in time");
 }
 
+/// `triage serve` on a port, with one setting from the environment, once healthy.
+fn serve(port: u16, setting: (&str, &std::ffi::OsStr)) -> Child {
+    let mut child = triage()
+        .arg("serve")
+        .env(setting.0, setting.1)
+        .env("BIND_ADDR", format!("127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting triage");
+    wait_healthy(&mut child, port);
+    child
+}
+
 fn terminate(child: &mut Child) -> std::process::ExitStatus {
     let pid = nix::unistd::Pid::from_raw(child.id() as i32);
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM");
@@ -95,15 +109,7 @@ fn serve_without_configuration_starts_and_stops_its_own_postgres_and_reuses_it()
     let data = scratch_dir();
     for round in 0..2 {
         let port = free_port();
-        let mut child = triage()
-            .arg("serve")
-            .env("TRIAGE_DATA_DIR", &data)
-            .env("BIND_ADDR", format!("127.0.0.1:{port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("starting triage");
-        wait_healthy(&mut child, port);
+        let mut child = serve(port, ("TRIAGE_DATA_DIR", data.as_os_str()));
         let (status, page) = http_get(port, "/").expect("home page");
         assert_eq!(status, 200, "round {round}");
         assert!(page.contains("Research areas by colour"));
@@ -157,7 +163,11 @@ async fn migrate_and_import_register_work_from_the_shell() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("imported 2 register entries"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("imported 2 entries of the Curated register"),
+        "{stdout}"
+    );
     let names: Vec<String> =
         sqlx::query_scalar("SELECT name FROM register_entries ORDER BY position")
             .fetch_all(&db.pool)
@@ -225,6 +235,92 @@ async fn an_imported_register_is_used_by_running_servers() {
         )
         .await;
     assert_eq!(r.json()["verdict"], "red");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A plain HTTP/1.0 POST of JSON.
+fn http_post_json(port: u16, path: &str, body: &str) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
+    write!(
+        stream,
+        "POST {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let status = response.split_whitespace().nth(1)?.parse().ok()?;
+    Some((status, response))
+}
+
+fn verdict_of(port: u16, partner: &str) -> String {
+    let body =
+        serde_json::json!({ "answers": { "area": "green_development", "partner_name": partner } })
+            .to_string();
+    let (status, response) = http_post_json(port, "/api/v1/evaluate", &body).expect("evaluate");
+    assert_eq!(status, 200, "{response}");
+    let json = response.split("\r\n\r\n").nth(1).unwrap_or_default();
+    let value: serde_json::Value = serde_json::from_str(json).expect("JSON");
+    value["verdict"].as_str().unwrap_or_default().to_owned()
+}
+
+#[tokio::test]
+async fn an_official_list_imported_from_the_shell_turns_the_next_evaluation_red_on_a_running_server()
+ {
+    let db = TestDb::new().await;
+    let port = free_port();
+    let url = db.url();
+    let mut child = serve(port, ("DATABASE_URL", std::ffi::OsStr::new(&url)));
+    let alias = "Shenzhen Example Photonics";
+    let chinese = "深圳示例光电科技有限公司";
+    assert_ne!(verdict_of(port, alias), "red");
+    assert_ne!(verdict_of(port, &format!("{chinese}研发中心")), "red");
+
+    // The Consolidated Screening List exactly as published (header and columns).
+    let header = "_id,source,entity_number,type,programs,name,title,addresses,federal_register_notice,start_date,end_date,standard_order,license_requirement,license_policy,call_sign,vessel_type,gross_tonnage,gross_registered_tonnage,vessel_flag,vessel_owner,remarks,source_list_url,alt_names,citizenships,dates_of_birth,nationalities,places_of_birth,source_information_url,ids";
+    let row = format!(
+        "abc123,Entity List (EL) - Bureau of Industry and Security,,,EAR,Example Photonics Technology Co. Ltd.,,\"1 Example Road, Nanshan District, Shenzhen, Guangdong, CN\",90 FR 14046,2025-03-25,,Y,For all items subject to the EAR.,Presumption of denial.,,,,,,,,https://www.trade.gov/consolidated-screening-list,\"{alias}; {chinese}\",,,,,https://www.bis.gov/entity-list,"
+    );
+    let person = "p1,Specially Designated Nationals (SDN) - Treasury Department,,Individual,SDGT,\"WANG, Example\",,,,2020-01-01,,,,,,,,,,,,,,,1970-01-01,CN,,,";
+    let dir = scratch_dir();
+    let file = dir.join("consolidated.csv");
+    std::fs::write(&file, format!("{header}\n{row}\n{person}\n")).expect("csv");
+    let out = triage()
+        .arg("import-register")
+        .arg(&file)
+        .env("DATABASE_URL", db.url())
+        .output()
+        .expect("import");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("imported 1 entries of the US Consolidated Screening List"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("skipped 1 people"), "{stdout}");
+
+    // The running server uses it at once: by alias, and by Chinese name with a department.
+    assert_eq!(verdict_of(port, alias), "red");
+    assert_eq!(verdict_of(port, &format!("{chinese}研发中心")), "red");
+    // The curated register still matches.
+    assert_eq!(
+        verdict_of(port, "Harbin Institute of Technology, School of Physics"),
+        "red"
+    );
+    let curated: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM register_entries WHERE list = 'curated'")
+            .fetch_one(&db.pool)
+            .await
+            .expect("count");
+    assert!(curated > 30);
+    assert!(terminate(&mut child).success());
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::domain::answers::Answers;
-use crate::domain::verdict::Evaluation;
+use crate::domain::verdict::{Evaluation, screening_key};
 
 /// A stored assessment.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -24,6 +24,8 @@ pub struct Assessment {
     pub submitted_at: Option<OffsetDateTime>,
     pub submitted_by: Option<Uuid>,
     pub final_verdict: Option<String>,
+    /// A reviewer has screening events on this case to acknowledge.
+    pub screening_changed: bool,
 }
 
 impl Assessment {
@@ -45,8 +47,36 @@ pub struct Saved<'a> {
     pub partner_normalised: Option<String>,
 }
 
+impl Saved<'_> {
+    /// The register entry the case is grouped under: the best match that counts.
+    fn register_entry_id(&self) -> Option<&str> {
+        let hits = self
+            .evaluation
+            .register
+            .iter()
+            .chain(&self.evaluation.register_also);
+        hits.filter(|h| h.counts() && !h.entry_id.is_empty())
+            .map(|h| h.entry_id.as_str())
+            .next()
+    }
+
+    fn register_entry(&self) -> Option<&str> {
+        let hits = self
+            .evaluation
+            .register
+            .iter()
+            .chain(&self.evaluation.register_also);
+        hits.filter(|h| h.counts()).map(|h| h.entry.as_str()).next()
+    }
+
+    fn screening_key(&self) -> String {
+        screening_key(&self.evaluation.register_hits())
+    }
+}
+
 const COLUMNS: &str = "id, project_id, status, answers, current_step, rulebook_version, evaluation, \
-                       lock_version, created_at, updated_at, submitted_at, submitted_by, final_verdict";
+                       lock_version, created_at, updated_at, submitted_at, submitted_by, final_verdict, \
+                       screening_changed";
 
 pub async fn insert(
     tx: &mut Transaction<'_, Postgres>,
@@ -57,8 +87,9 @@ pub async fn insert(
     sqlx::query(
         "INSERT INTO assessments
            (id, project_id, answers, current_step, rulebook_version, evaluation, verdict, baseline,
-            area_code, sub_area_code, partner_name, partner_normalised, register_entry)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+            area_code, sub_area_code, partner_name, partner_normalised, register_entry,
+            register_entry_id, screening_key)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
     )
     .bind(id)
     .bind(project_id)
@@ -72,7 +103,9 @@ pub async fn insert(
     .bind(s.answers.text("sub_area"))
     .bind(s.answers.text("partner_name"))
     .bind(&s.partner_normalised)
-    .bind(s.evaluation.register.as_ref().map(|r| r.entry.as_str()))
+    .bind(s.register_entry())
+    .bind(s.register_entry_id())
+    .bind(s.screening_key())
     .execute(&mut **tx)
     .await?;
     Ok(id)
@@ -118,7 +151,8 @@ pub async fn save_draft(
         "UPDATE assessments
          SET answers = $3, current_step = $4, rulebook_version = $5, evaluation = $6, verdict = $7,
              baseline = $8, area_code = $9, sub_area_code = $10, partner_name = $11,
-             partner_normalised = $12, register_entry = $13, lock_version = lock_version + 1
+             partner_normalised = $12, register_entry = $13, register_entry_id = $14,
+             screening_key = $15, screening = NULL, lock_version = lock_version + 1
          WHERE id = $1 AND lock_version = $2 AND status IN ('draft', 'returned')",
     )
     .bind(id)
@@ -133,7 +167,9 @@ pub async fn save_draft(
     .bind(s.answers.text("sub_area"))
     .bind(s.answers.text("partner_name"))
     .bind(&s.partner_normalised)
-    .bind(s.evaluation.register.as_ref().map(|r| r.entry.as_str()))
+    .bind(s.register_entry())
+    .bind(s.register_entry_id())
+    .bind(s.screening_key())
     .execute(&mut **tx)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -156,6 +192,38 @@ pub async fn mark_submitted(
     .bind(from)
     .bind(to)
     .bind(by)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Replaces a case's evaluation without touching its answers or status (a reviewer
+/// dismissed a register match): refused (false) when the case changed meanwhile.
+pub async fn replace_evaluation(
+    tx: &mut Transaction<'_, Postgres>,
+    id: Uuid,
+    lock_version: i32,
+    evaluation: &Evaluation,
+) -> sqlx::Result<bool> {
+    let hits = evaluation.register_hits();
+    let counted = hits.iter().find(|h| h.counts());
+    let done = sqlx::query(
+        "UPDATE assessments
+         SET evaluation = $3, verdict = $4, register_entry = $5, register_entry_id = $6,
+             screening_key = $7, lock_version = lock_version + 1
+         WHERE id = $1 AND lock_version = $2",
+    )
+    .bind(id)
+    .bind(lock_version)
+    .bind(Json(evaluation))
+    .bind(evaluation.verdict.code())
+    .bind(counted.map(|h| h.entry.as_str()))
+    .bind(
+        counted
+            .map(|h| h.entry_id.as_str())
+            .filter(|i| !i.is_empty()),
+    )
+    .bind(screening_key(&hits))
     .execute(&mut **tx)
     .await?;
     Ok(done.rows_affected() == 1)

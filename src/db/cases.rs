@@ -60,9 +60,20 @@ pub struct Filters {
     pub sub_area: Option<String>,
     pub status: Option<String>,
     pub institution: Option<Uuid>,
-    pub partner: Option<String>,
+    pub partner: Option<PartnerFilter>,
+    /// Only cases whose screening changed since they were submitted or decided and
+    /// that a reviewer has still to acknowledge.
+    pub screening_changed: bool,
     pub from: Option<Date>,
     pub to: Option<Date>,
+}
+
+/// Cases of one partner: those grouped under its register entries, and those whose
+/// partner name reads the same.
+#[derive(Debug, Clone, Default)]
+pub struct PartnerFilter {
+    pub entry_ids: Vec<String>,
+    pub key: String,
 }
 
 /// A row of the case list.
@@ -74,6 +85,8 @@ pub struct CaseRow {
     pub institution: Option<String>,
     pub partner_name: Option<String>,
     pub register_entry: Option<String>,
+    pub register_entry_id: Option<String>,
+    pub screening_changed: bool,
     pub area: Option<String>,
     pub sub_area: Option<String>,
     pub status: String,
@@ -92,7 +105,7 @@ pub struct CaseRow {
 pub const COUNT_CAP: i64 = 5_000;
 
 const SELECT: &str = "SELECT a.id, a.project_id, coalesce(a.title, '') AS title, i.name AS institution, a.partner_name,
-        a.register_entry, ar.name AS area, sa.name AS sub_area, a.status, a.verdict, a.final_verdict,
+        a.register_entry, a.register_entry_id, a.screening_changed, ar.name AS area, sa.name AS sub_area, a.status, a.verdict, a.final_verdict,
         a.submitted_at, a.updated_at";
 
 const FROM: &str = " FROM assessments a
@@ -140,11 +153,14 @@ fn push_filters<'a>(q: &mut QueryBuilder<'a, Postgres>, f: &'a Filters) {
         q.push(" AND a.institution_id = ").push_bind(i);
     }
     if let Some(p) = &f.partner {
-        q.push(" AND (a.register_entry = ")
-            .push_bind(p)
-            .push(" OR a.partner_normalised = ")
-            .push_bind(crate::screening::normalise_name(p))
+        q.push(" AND (a.register_entry_id = ANY(")
+            .push_bind(&p.entry_ids)
+            .push(") OR a.partner_normalised = ")
+            .push_bind(&p.key)
             .push(")");
+    }
+    if f.screening_changed {
+        q.push(" AND a.screening_changed");
     }
     // Dates filter on the (latest) submission, or on the last change of a draft.
     if let Some(d) = f.from {
@@ -260,4 +276,12 @@ pub async fn dashboard(pool: &PgPool, scope: Scope) -> sqlx::Result<Vec<Dashboar
                              WHEN a.submitted_at > now() - interval '30 days' THEN 1 ELSE 2 END))",
     );
     q.build_query_as().fetch_all(pool).await
+}
+
+/// Submitted cases whose screening changed and that no reviewer has acknowledged yet.
+pub async fn screening_changed(pool: &PgPool, scope: Scope) -> sqlx::Result<i64> {
+    let mut q = QueryBuilder::new("SELECT count(*) FROM assessments a WHERE ");
+    push_scope(&mut q, scope);
+    q.push(" AND a.screening_changed AND a.status <> 'draft'");
+    q.build_query_scalar().fetch_one(pool).await
 }

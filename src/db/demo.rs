@@ -56,8 +56,9 @@ pub async fn insert_case(tx: &mut Transaction<'_, Postgres>, c: &DemoCase) -> sq
         "INSERT INTO assessments
            (id, project_id, status, answers, current_step, rulebook_version, evaluation, verdict, baseline,
             area_code, sub_area_code, partner_name, partner_normalised, register_entry,
-            created_at, updated_at, submitted_at, submitted_by, final_verdict)
-         VALUES ($1, $2, $3, $4, 9, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+            created_at, updated_at, submitted_at, submitted_by, final_verdict,
+            register_entry_id, screening_key)
+         VALUES ($1, $2, $3, $4, 9, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
     )
     .bind(id)
     .bind(project_id)
@@ -77,6 +78,14 @@ pub async fn insert_case(tx: &mut Transaction<'_, Postgres>, c: &DemoCase) -> sq
     .bind(last)
     .bind(last.map(|_| c.officer_id))
     .bind(c.decision.as_ref().map(|d| d.1.as_str()))
+    .bind(
+        c.evaluation
+            .register
+            .as_ref()
+            .map(|r| r.entry_id.as_str())
+            .filter(|i| !i.is_empty()),
+    )
+    .bind(crate::domain::verdict::screening_key(&c.evaluation.register_hits()))
     .execute(&mut **tx)
     .await?;
     for (n, at) in c.submissions.iter().enumerate() {

@@ -10,6 +10,7 @@ pub mod projects;
 pub mod register;
 pub mod review;
 pub mod rulebooks;
+pub mod screening;
 pub mod users;
 
 /// The migrations under `migrations/`, compiled into the binary.

@@ -220,19 +220,33 @@ pub struct QueueItem {
     pub status: String,
     pub verdict: String,
     pub submitted_at: Option<OffsetDateTime>,
+    pub screening_changed: bool,
 }
 
-pub async fn queue(pool: &PgPool) -> sqlx::Result<Vec<QueueItem>> {
+/// Cases waiting for a decision, oldest first; or, with `screening_changed`, every
+/// submitted case whose screening changed and is not yet acknowledged.
+pub async fn queue(pool: &PgPool, screening_changed: bool) -> sqlx::Result<Vec<QueueItem>> {
     sqlx::query_as(
         "SELECT a.id, p.title, i.name AS institution_name, a.partner_name, ar.name AS area_name,
-                a.status, a.verdict, a.submitted_at
+                a.status, a.verdict, a.submitted_at, a.screening_changed
          FROM assessments a
          JOIN projects p ON p.id = a.project_id
          LEFT JOIN institutions i ON i.id = p.institution_id
          LEFT JOIN areas ar ON ar.code = a.area_code
-         WHERE a.status IN ('submitted', 'resubmitted')
+         WHERE CASE WHEN $1 THEN a.screening_changed AND a.status <> 'draft'
+                    ELSE a.status IN ('submitted', 'resubmitted') END
          ORDER BY a.submitted_at, a.id",
     )
+    .bind(screening_changed)
     .fetch_all(pool)
+    .await
+}
+
+/// How many submitted cases have a screening change nobody acknowledged.
+pub async fn screening_changed_count(pool: &PgPool) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM assessments WHERE screening_changed AND status <> 'draft'",
+    )
+    .fetch_one(pool)
     .await
 }

@@ -13,6 +13,20 @@ pub const BENEFIT_NOTES: &str = "benefit_notes";
 pub const MITIGATIONS: &str = "mitigations";
 pub const STRATEGIC_AGENDA_TOPIC: &str = "strategic_agenda_topic";
 
+/// The options of `partner_type`; the partner register uses the same kinds.
+pub const PARTNER_TYPES: &[&str] = &[
+    "university",
+    "cas_institute",
+    "state_key_lab",
+    "national_lab",
+    "hospital",
+    "private_company",
+    "state_owned_enterprise",
+    "government_body",
+    "defence_affiliated",
+    "other",
+];
+
 /// A question as the contract fixes it.
 pub struct ContractQuestion {
     pub id: &'static str,
@@ -44,22 +58,7 @@ pub const QUESTIONS: &[ContractQuestion] = &[
     q("intended_military_use", Yn, &[]),
     q("surveillance_use", Yn, &[]),
     q(PARTNER_NAME, Text, &[]),
-    q(
-        "partner_type",
-        One,
-        &[
-            "university",
-            "cas_institute",
-            "state_key_lab",
-            "national_lab",
-            "hospital",
-            "private_company",
-            "state_owned_enterprise",
-            "government_body",
-            "defence_affiliated",
-            "other",
-        ],
-    ),
+    q("partner_type", One, PARTNER_TYPES),
     q("partner_location", Text, &[]),
     q("partner_military_links", Yn, &[]),
     q("partner_restricted_list", Yn, &[]),

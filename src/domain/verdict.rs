@@ -10,16 +10,137 @@ use super::answers::{AnswerValue, Answers};
 use super::contract;
 use super::rulebook::{Colour, Condition, Question, QuestionKind, Rulebook};
 
-/// What the partner register says about the named partner, as far as the verdict cares.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// What the partner register says about an organisation named as the partner, as far
+/// as the verdict cares. An evaluation may have several: one per organisation named.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RegisterHit {
     /// The register entry's name.
     pub entry: String,
     pub flags: Vec<String>,
+    /// Where the flags come from, in words (all sources).
     pub source: String,
+    /// The newest date among the flags.
     pub as_of: String,
     /// Found through a close spelling rather than an exact or normalised name.
     pub close: bool,
+    /// The entry's stable id (empty in evaluations stored before ids existed).
+    #[serde(default)]
+    pub entry_id: String,
+    /// A possible match: a person has to confirm that it is the same organisation
+    /// before its flags count.
+    #[serde(default)]
+    pub possible: bool,
+    /// How it was found, in words: which name matched which part of the typed name.
+    #[serde(default)]
+    pub why: String,
+    /// Each flag with its own source, address and date.
+    #[serde(default)]
+    pub evidence: Vec<FlagEvidence>,
+    /// The organisation it belongs to, when that one (or one above it) is flagged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<ParentHit>,
+    /// What a person decided about this match for this case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<IdentityDecision>,
+}
+
+/// A flag with the evidence behind it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlagEvidence {
+    pub flag: String,
+    pub source: String,
+    #[serde(default)]
+    pub url: String,
+    #[serde(default)]
+    pub date: String,
+    #[serde(default)]
+    pub detail: String,
+}
+
+/// A flagged organisation that the matched one belongs to (a campus's university).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParentHit {
+    pub entry_id: String,
+    pub entry: String,
+    pub flags: Vec<String>,
+    pub evidence: Vec<FlagEvidence>,
+}
+
+/// A person's decision about a register match, for one case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentityDecision {
+    pub decision: Identity,
+    /// Who decided, and when, in words.
+    pub by: String,
+    pub at: String,
+    /// Required for a dismissal.
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// What was decided about a register match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Identity {
+    /// The officer confirmed a possible match: its flags count.
+    Same,
+    /// The officer said a possible match is another organisation.
+    Different,
+    /// A reviewer dismissed a match, with a reason: its flags no longer count.
+    Dismissed,
+}
+
+impl RegisterHit {
+    /// Whether its flags count towards the verdict: a match nobody dismissed, or a
+    /// possible match confirmed as the same organisation.
+    pub fn counts(&self) -> bool {
+        let decision = self.identity.as_ref().map(|d| d.decision);
+        if self.possible {
+            decision == Some(Identity::Same)
+        } else {
+            decision != Some(Identity::Dismissed)
+        }
+    }
+
+    /// A possible match nobody has answered yet.
+    pub fn awaits_answer(&self) -> bool {
+        self.possible && self.identity.is_none()
+    }
+
+    /// A short summary that changes when the screening result changes: certainty,
+    /// entry, and the flags that count (its own and its parent's).
+    pub fn key(&self) -> String {
+        let mut flags: Vec<&str> = self.flags.iter().map(String::as_str).collect();
+        if let Some(p) = &self.parent {
+            flags.extend(p.flags.iter().map(|f| f.as_str()));
+        }
+        flags.sort_unstable();
+        flags.dedup();
+        let id = if self.entry_id.is_empty() {
+            &self.entry
+        } else {
+            &self.entry_id
+        };
+        let certainty = if self.possible { "possible" } else { "match" };
+        let decision = match self.identity.as_ref().map(|d| d.decision) {
+            Some(Identity::Same) => "/same",
+            Some(Identity::Different) => "/different",
+            Some(Identity::Dismissed) => "/dismissed",
+            None => "",
+        };
+        format!("{certainty}:{id}{decision}:{}", flags.join("+"))
+    }
+}
+
+/// The screening summary of a set of register hits, compared to notice changes.
+pub fn screening_key(hits: &[RegisterHit]) -> String {
+    let mut keys: Vec<String> = hits.iter().map(RegisterHit::key).collect();
+    keys.sort();
+    if keys.is_empty() {
+        "none".to_owned()
+    } else {
+        keys.join(" ")
+    }
 }
 
 /// One reason behind the verdict.
@@ -82,6 +203,9 @@ pub struct Evaluation {
     /// The research stage as worded in the rulebook, with its note.
     pub research_stage: Option<String>,
     pub register: Option<RegisterHit>,
+    /// Further organisations named in the partner name, besides `register`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub register_also: Vec<RegisterHit>,
     /// What it would take to change the verdict, in sentences.
     pub outlook: Vec<String>,
 }
@@ -105,11 +229,33 @@ impl Evaluation {
     }
 }
 
+impl Evaluation {
+    /// Every register hit of the evaluation, best first.
+    pub fn register_hits(&self) -> Vec<RegisterHit> {
+        self.register
+            .iter()
+            .chain(&self.register_also)
+            .cloned()
+            .collect()
+    }
+}
+
 /// Evaluates answers with a rulebook and an optional register match.
 pub fn evaluate(
     rulebook: &Rulebook,
     answers: &Answers,
     register: Option<&RegisterHit>,
+) -> Evaluation {
+    let hits: Vec<RegisterHit> = register.into_iter().cloned().collect();
+    evaluate_screened(rulebook, answers, &hits)
+}
+
+/// Evaluates answers with a rulebook and every organisation screening found in the
+/// partner name (best first).
+pub fn evaluate_screened(
+    rulebook: &Rulebook,
+    answers: &Answers,
+    register: &[RegisterHit],
 ) -> Evaluation {
     let answers = asked_answers(rulebook, answers);
     let ctx = Context {
@@ -143,6 +289,8 @@ pub fn evaluate(
         }
     }
     findings.extend(register_conflicts(&ctx));
+    findings.extend(identity_findings(&ctx));
+    findings.extend(parent_findings(&ctx));
     findings.extend(unknown_findings(&ctx));
 
     for f in &mut findings {
@@ -183,7 +331,8 @@ pub fn evaluate(
         rulebook_version: rulebook.version().to_owned(),
         benefits: benefits(rulebook, &answers),
         research_stage: research_stage(rulebook, &answers),
-        register: register.cloned(),
+        register: register.first().cloned(),
+        register_also: register.iter().skip(1).cloned().collect(),
         outlook,
         findings,
     }
@@ -196,7 +345,7 @@ pub fn is_asked(rulebook: &Rulebook, question: &Question, answers: &Answers) -> 
         Some(cond) => Context {
             rulebook,
             answers,
-            register: None,
+            register: &[],
         }
         .holds(cond)
         .is_some(),
@@ -253,7 +402,7 @@ struct Trigger {
 struct Context<'a> {
     rulebook: &'a Rulebook,
     answers: &'a Answers,
-    register: Option<&'a RegisterHit>,
+    register: &'a [RegisterHit],
 }
 
 impl Context<'_> {
@@ -284,17 +433,30 @@ impl Context<'_> {
                 }]
             }),
             Condition::RegisterFlag(flag) => {
-                let hit = self.register.filter(|h| h.flags.contains(flag))?;
                 let label = self
                     .rulebook
                     .register_flags()
                     .iter()
                     .find(|f| &f.flag == flag)
                     .map_or(flag.as_str(), |f| f.label.as_str());
-                Some(vec![Trigger {
-                    question: Some(contract::PARTNER_NAME.to_owned()),
-                    text: register_text(hit, label),
-                }])
+                let triggers: Vec<Trigger> = self
+                    .register
+                    .iter()
+                    .filter(|h| h.counts())
+                    .filter_map(|h| {
+                        let text = if h.flags.contains(flag) {
+                            register_text(h, flag, label)
+                        } else {
+                            let parent = h.parent.as_ref().filter(|p| p.flags.contains(flag))?;
+                            parent_text(h, parent, flag, label)
+                        };
+                        Some(Trigger {
+                            question: Some(contract::PARTNER_NAME.to_owned()),
+                            text,
+                        })
+                    })
+                    .collect();
+                (!triggers.is_empty()).then_some(triggers)
             }
             Condition::DualUseSubArea(wanted) => {
                 let sub = self
@@ -362,16 +524,55 @@ impl Context<'_> {
     }
 }
 
-fn register_text(hit: &RegisterHit, label: &str) -> String {
+fn register_text(hit: &RegisterHit, flag: &str, label: &str) -> String {
     let close = if hit.close {
         " (found through a close spelling)"
     } else {
         ""
     };
+    let confirmed = if hit.possible {
+        " (a possible match the officer confirmed)"
+    } else {
+        ""
+    };
     format!(
-        "Partner register: \u{201c}{}\u{201d}{close} is recorded for {label} (source: {}; as of {})",
-        hit.entry, hit.source, hit.as_of
+        "Partner register: \u{201c}{}\u{201d}{close}{confirmed} is recorded for {label} ({})",
+        hit.entry,
+        evidence_text(&hit.evidence, flag, &hit.source, &hit.as_of)
     )
+}
+
+fn parent_text(hit: &RegisterHit, parent: &ParentHit, flag: &str, label: &str) -> String {
+    format!(
+        "Partner register: \u{201c}{}\u{201d} belongs to \u{201c}{}\u{201d}, which is recorded for {label} ({})",
+        hit.entry,
+        parent.entry,
+        evidence_text(&parent.evidence, flag, "", "")
+    )
+}
+
+/// "source: US Entity List, 2020-06-05, 85 FR 34495" for one flag, from its own
+/// evidence where the register gives it.
+fn evidence_text(evidence: &[FlagEvidence], flag: &str, source: &str, as_of: &str) -> String {
+    let mine: Vec<String> = evidence
+        .iter()
+        .filter(|e| e.flag == flag)
+        .map(|e| {
+            let mut parts = vec![e.source.clone()];
+            if !e.date.is_empty() {
+                parts.push(format!("since {}", e.date));
+            }
+            if !e.url.is_empty() {
+                parts.push(e.url.clone());
+            }
+            parts.join(", ")
+        })
+        .collect();
+    if mine.is_empty() {
+        format!("source: {source}; as of {as_of}")
+    } else {
+        format!("source: {}", mine.join("; "))
+    }
 }
 
 fn join_triggers(triggers: &[Trigger]) -> String {
@@ -386,9 +587,18 @@ fn join_triggers(triggers: &[Trigger]) -> String {
 
 /// A register flag contradicted by a "no" answer is shown as a finding of its own.
 fn register_conflicts(ctx: &Context) -> Vec<Finding> {
-    let Some(hit) = ctx.register else {
-        return Vec::new();
-    };
+    let mut findings: Vec<Finding> = Vec::new();
+    for hit in ctx.register.iter().filter(|h| h.counts()) {
+        for finding in register_conflicts_of(ctx, hit) {
+            if !findings.iter().any(|f| f.code == finding.code) {
+                findings.push(finding);
+            }
+        }
+    }
+    findings
+}
+
+fn register_conflicts_of(ctx: &Context, hit: &RegisterHit) -> Vec<Finding> {
     ctx.rulebook
         .register_flags()
         .iter()
@@ -406,8 +616,8 @@ fn register_conflicts(ctx: &Context) -> Vec<Finding> {
                 hit.entry, f.label
             ),
             source: format!(
-                "Partner register (source: {}; as of {})",
-                hit.source, hit.as_of
+                "Partner register ({})",
+                evidence_text(&hit.evidence, &f.flag, &hit.source, &hit.as_of)
             ),
             resolved_by: Vec::new(),
             remedy: "Check the partner's record against the register's source, then correct the \
@@ -416,10 +626,99 @@ fn register_conflicts(ctx: &Context) -> Vec<Finding> {
             trigger: format!(
                 "{}: No; {}",
                 ctx.short(&f.question),
-                register_text(hit, &f.label)
+                register_text(hit, &f.flag, &f.label)
             ),
             hint: String::new(),
         })
+        .collect()
+}
+
+/// A possible register match nobody has answered is a "not yet cleared" finding:
+/// the officer has to say whether it is the same organisation.
+fn identity_findings(ctx: &Context) -> Vec<Finding> {
+    ctx.register
+        .iter()
+        .filter(|h| h.awaits_answer())
+        .map(|hit| Finding {
+            code: format!("{UNCLEARED_PREFIX}partner_identity"),
+            severity: Colour::Orange,
+            resolved: false,
+            question: contract::PARTNER_NAME.to_owned(),
+            title: format!("Not yet cleared: is the partner {}?", hit.entry),
+            why: format!(
+                "The partner name may name \u{201c}{}\u{201d}, which the partner register records{}. \
+                 Until someone who knows the partner confirms or rules this out, the partner is not screened.",
+                hit.entry,
+                if hit.flags.is_empty() {
+                    String::new()
+                } else {
+                    format!(" for {}", hit.flags.join(", ").replace('_', " "))
+                }
+            ),
+            source: "Partner register; EU-KNOC 2021, section 2.1".to_owned(),
+            resolved_by: Vec::new(),
+            remedy: format!(
+                "Answer \u{201c}Is this the same organisation?\u{201d} on the partner step: compare the partner's \
+                 address, website and contract with the register entry \u{201c}{}\u{201d}.",
+                hit.entry
+            ),
+            trigger: format!("Partner name: possible match. {}", hit.why),
+            hint: String::new(),
+        })
+        .take(1)
+        .collect()
+}
+
+/// A campus, institute or subsidiary of a flagged organisation: its parent is listed.
+fn parent_findings(ctx: &Context) -> Vec<Finding> {
+    ctx.register
+        .iter()
+        .filter(|h| h.counts())
+        .filter_map(|hit| {
+            let parent = hit.parent.as_ref().filter(|p| !p.flags.is_empty())?;
+            let labels: Vec<String> = parent
+                .flags
+                .iter()
+                .map(|flag| {
+                    ctx.rulebook
+                        .register_flags()
+                        .iter()
+                        .find(|f| &f.flag == flag)
+                        .map_or_else(|| flag.replace('_', " "), |f| f.label.clone())
+                })
+                .collect();
+            Some(Finding {
+                code: "register_parent_listed".to_owned(),
+                severity: Colour::Orange,
+                resolved: false,
+                question: contract::PARTNER_NAME.to_owned(),
+                title: format!("Its parent organisation is listed: {}", parent.entry),
+                why: format!(
+                    "\u{201c}{}\u{201d} belongs to \u{201c}{}\u{201d}, which the partner register records for {}. \
+                     A campus, institute or subsidiary usually shares its parent's legal personality, laboratories \
+                     and staff, so the parent's listing is taken to apply unless its own records show otherwise.",
+                    hit.entry,
+                    parent.entry,
+                    join_words(&labels)
+                ),
+                source: format!(
+                    "Partner register ({})",
+                    parent
+                        .flags
+                        .iter()
+                        .map(|f| evidence_text(&parent.evidence, f, "", ""))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ),
+                resolved_by: Vec::new(),
+                remedy: "Ask the export-control officer whether the parent's listing covers this unit; only a \
+                         reviewer can dismiss the match, with a written reason."
+                    .to_owned(),
+                trigger: format!("Partner register: {} is part of {}", hit.entry, parent.entry),
+                hint: String::new(),
+            })
+        })
+        .take(1)
         .collect()
 }
 
@@ -601,15 +900,15 @@ fn benefits(rulebook: &Rulebook, answers: &Answers) -> Benefits {
         .text(contract::SUB_AREA)
         .and_then(|s| rulebook.sub_area(s))
         .filter(|(_, s)| s.strategic_agenda);
-    if let Some((_, sub)) = agenda_sub_area {
-        if !chosen.iter().any(|c| c == contract::STRATEGIC_AGENDA_TOPIC) {
-            chosen.push(contract::STRATEGIC_AGENDA_TOPIC.to_owned());
-            reasons.push(format!(
-                "{} ({})",
-                rulebook.benefit_levels().agenda_reason,
-                sub.name
-            ));
-        }
+    if let Some((_, sub)) = agenda_sub_area
+        && !chosen.iter().any(|c| c == contract::STRATEGIC_AGENDA_TOPIC)
+    {
+        chosen.push(contract::STRATEGIC_AGENDA_TOPIC.to_owned());
+        reasons.push(format!(
+            "{} ({})",
+            rulebook.benefit_levels().agenda_reason,
+            sub.name
+        ));
     }
     let levels = rulebook.benefit_levels();
     let level = match chosen.len() {

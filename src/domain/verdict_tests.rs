@@ -91,6 +91,7 @@ fn hit(flags: &[&str]) -> RegisterHit {
         source: "US Entity List".into(),
         as_of: "2026-11".into(),
         close: false,
+        ..RegisterHit::default()
     }
 }
 

@@ -3,7 +3,7 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -15,7 +15,6 @@ use crate::db::users::{Institution, User};
 use crate::domain::account::{NewUserInput, Role};
 use crate::domain::answers::FieldError;
 use crate::error::{AppError, AppResult};
-use crate::screening::parse_register_csv;
 use crate::state::AppState;
 use crate::web::forms::{Errors, Form, parse_id};
 use crate::web::layout::{Layout, NoticeQuery, notice, ok, render};
@@ -30,7 +29,6 @@ pub fn router() -> Router<AppState> {
             "/admin/institutions",
             get(institutions_get).post(institutions_post),
         )
-        .route("/admin/register", get(register_get).post(register_post))
         .route("/admin/settings", get(settings_get).post(settings_post))
         .route("/admin/audit", get(audit_get))
 }
@@ -105,13 +103,13 @@ async fn users_post(
     admin(&s)?;
     let mut errors = Vec::new();
     let parsed = input.parse().map_err(|e| errors.extend(e)).ok();
-    if let Some(Some(id)) = parsed.as_ref().map(|u| u.institution_id) {
-        if db::users::institution(state.pool(), id).await?.is_none() {
-            errors.push(FieldError::new(
-                "institution_id",
-                "Choose an institution from the list.",
-            ));
-        }
+    if let Some(Some(id)) = parsed.as_ref().map(|u| u.institution_id)
+        && db::users::institution(state.pool(), id).await?.is_none()
+    {
+        errors.push(FieldError::new(
+            "institution_id",
+            "Choose an institution from the list.",
+        ));
     }
     let Some(new_user) = parsed.filter(|_| errors.is_empty()) else {
         return render(
@@ -328,88 +326,6 @@ async fn institutions_post(
     .await?;
     tx.commit().await?;
     Ok(Redirect::to("/admin/institutions?notice=institution_created").into_response())
-}
-
-#[derive(Template)]
-#[template(path = "admin/register.html")]
-struct RegisterUploadPage {
-    layout: Layout,
-    entries: usize,
-    error: Option<String>,
-}
-
-async fn register_get(
-    State(state): State<AppState>,
-    s: Signed,
-    Query(q): Query<NoticeQuery>,
-) -> AppResult<Response> {
-    admin(&s)?;
-    ok(&RegisterUploadPage {
-        layout: Layout::new(&state, &s.ctx, "Partner register", "admin")
-            .with_notice(notice(q.notice.as_deref())),
-        entries: state.register().await?.entries().len(),
-        error: None,
-    })
-}
-
-async fn register_post(
-    State(state): State<AppState>,
-    s: Signed,
-    mut multipart: Multipart,
-) -> AppResult<Response> {
-    admin(&s)?;
-    let mut file: Option<(String, Vec<u8>)> = None;
-    while let Ok(Some(field)) = multipart.next_field().await {
-        if field.name() == Some("file") {
-            let name = field
-                .file_name()
-                .unwrap_or("upload.csv")
-                .chars()
-                .take(200)
-                .collect();
-            let bytes = field
-                .bytes()
-                .await
-                .map_err(|_| AppError::BadRequest("The file could not be read.".into()))?;
-            file = Some((name, bytes.to_vec()));
-        }
-    }
-    let parsed = match file.filter(|(_, b)| !b.is_empty()) {
-        None => Err("Choose a CSV file to import.".to_owned()),
-        Some((name, bytes)) => parse_register_csv(bytes.as_slice())
-            .map(|entries| (name, entries))
-            .map_err(|e| format!("The file was not imported: {e}. Nothing was changed.")),
-    };
-    let (name, entries) = match parsed {
-        Ok(ok) => ok,
-        Err(message) => {
-            let page = RegisterUploadPage {
-                layout: Layout::new(&state, &s.ctx, "Partner register", "admin"),
-                entries: state.register().await?.entries().len(),
-                error: Some(message),
-            };
-            return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
-        }
-    };
-    let mut tx = state.pool().begin().await?;
-    db::register::replace_all(&mut tx, &entries, &name).await?;
-    db::audit::record(
-        &mut tx,
-        &s.actor(),
-        Entry {
-            action: "admin.register_import",
-            assessment_id: None,
-            project_id: None,
-            summary: format!(
-                "Imported the partner register from {name}: {} entries",
-                entries.len()
-            ),
-            details: serde_json::json!({ "file": name, "entries": entries.len() }),
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Redirect::to("/admin/register?notice=register_imported").into_response())
 }
 
 #[derive(Template)]

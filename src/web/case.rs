@@ -97,6 +97,9 @@ struct CasePage {
     area: String,
     sub_area: String,
     partner_name: String,
+    /// The department, school or laboratory at the partner, when given.
+    partner_unit: Option<String>,
+    screening: crate::web::screening::CaseScreening,
     benefit_notes: Option<String>,
     mitigations: Vec<String>,
     institution: String,
@@ -267,6 +270,8 @@ async fn case_page(
             .text(contract::PARTNER_NAME)
             .unwrap_or("Not named")
             .to_owned(),
+        partner_unit: answers.text("partner_unit").map(str::to_owned),
+        screening: crate::web::screening::case_screening(state, s, &case).await?,
         benefit_notes: answers.text(contract::BENEFIT_NOTES).map(str::to_owned),
         area,
         sub_area,
@@ -392,17 +397,16 @@ async fn comment_post(
     let mut errors = Vec::new();
     check_text(&mut errors, "body", &input.comment, "a comment", true);
     let finding = (!input.comment_finding.is_empty()).then(|| input.comment_finding.clone());
-    if let Some(code) = &finding {
-        if !case
+    if let Some(code) = &finding
+        && !case
             .assessment
             .evaluation
             .0
             .findings
             .iter()
             .any(|f| &f.code == code)
-        {
-            errors.push(FieldError::new("finding", "Choose a finding of this case."));
-        }
+    {
+        errors.push(FieldError::new("finding", "Choose a finding of this case."));
     }
     if !errors.is_empty() {
         return case_with_errors(&state, &s, case, input, errors).await;
@@ -615,13 +619,29 @@ async fn decision_post(
 struct QueuePage {
     layout: Layout,
     items: Vec<QueueItem>,
+    /// Showing the cases whose screening changed instead of those awaiting a decision.
+    screening: bool,
+    screening_changed: i64,
 }
 
-async fn queue_get(State(state): State<AppState>, s: Signed) -> AppResult<Response> {
+#[derive(serde::Deserialize)]
+struct QueueQuery {
+    #[serde(default)]
+    screening: String,
+}
+
+async fn queue_get(
+    State(state): State<AppState>,
+    s: Signed,
+    Query(q): Query<QueueQuery>,
+) -> AppResult<Response> {
     s.require(&[Role::Reviewer])?;
+    let screening = q.screening == "changed";
     ok(&QueuePage {
         layout: Layout::new(&state, &s.ctx, "Review queue", "review"),
-        items: db::review::queue(state.pool()).await?,
+        items: db::review::queue(state.pool(), screening).await?,
+        screening,
+        screening_changed: db::review::screening_changed_count(state.pool()).await?,
     })
 }
 

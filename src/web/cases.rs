@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use crate::db;
 use crate::db::audit::Entry;
+use crate::db::cases::PartnerFilter;
 use crate::db::cases::{CaseRow, Cursor, Filters, Scope, Sort};
 use crate::db::users::Institution;
 use crate::domain::account::Role;
@@ -22,7 +23,7 @@ use crate::domain::answers::FieldError;
 use crate::domain::lifecycle::Status;
 use crate::domain::rulebook::{Area, Colour};
 use crate::error::{AppError, AppResult};
-use crate::screening::RegisterEntry;
+use crate::screening::{Certainty, Entry as RegisterEntry, Register, grouping_key};
 use crate::state::AppState;
 use crate::web::forms::Errors;
 use crate::web::layout::{Layout, ok, render};
@@ -54,6 +55,8 @@ pub struct CaseQuery {
     pub status: String,
     pub institution: String,
     pub partner: String,
+    #[serde(default)]
+    pub screening: String,
     pub from: String,
     pub to: String,
     pub sort: String,
@@ -89,7 +92,7 @@ fn day(field: &str, raw: &str, errors: &mut Vec<FieldError>) -> Option<Date> {
 
 impl CaseQuery {
     /// Valid filters, and a message for each one that is not (it is then ignored).
-    pub fn filters(&self, state: &AppState) -> (Filters, Vec<FieldError>) {
+    pub fn filters(&self, state: &AppState, register: &Register) -> (Filters, Vec<FieldError>) {
         let rulebook = state.rulebook();
         let mut errors = Vec::new();
         let mut pick = |field: &str, raw: &str, ok: bool| -> Option<String> {
@@ -156,7 +159,19 @@ impl CaseQuery {
             (!text.is_empty()).then(|| text.to_owned())
         };
         let partner = self.partner.trim();
-        let partner = (!partner.is_empty()).then(|| partner.chars().take(300).collect());
+        let partner = (!partner.is_empty())
+            .then(|| partner_filter(register, &partner.chars().take(300).collect::<String>()));
+        let screening_changed = match self.screening.trim() {
+            "" => false,
+            "changed" => true,
+            _ => {
+                errors.push(FieldError::new(
+                    "screening",
+                    "Not one of the choices; this filter was ignored.",
+                ));
+                false
+            }
+        };
         let from = day("from", &self.from, &mut errors);
         let to = day("to", &self.to, &mut errors);
         (
@@ -169,6 +184,7 @@ impl CaseQuery {
                 status,
                 institution,
                 partner,
+                screening_changed,
                 from,
                 to,
             },
@@ -202,6 +218,7 @@ impl CaseQuery {
             ("status", &self.status),
             ("institution", &self.institution),
             ("partner", &self.partner),
+            ("screening", &self.screening),
             ("from", &self.from),
             ("to", &self.to),
             ("sort", &self.sort),
@@ -265,7 +282,8 @@ async fn cases_get(
     Query(query): Query<CaseQuery>,
 ) -> AppResult<Response> {
     let scope = scope(&s)?;
-    let (filters, errors) = query.filters(&state);
+    let register = state.register().await?;
+    let (filters, errors) = query.filters(&state, &register);
     let sort = Sort::parse(&query.sort);
     let cursor = query.cursor(sort);
     let mut rows = db::cases::page(
@@ -326,7 +344,8 @@ async fn export_rows(
     format: &str,
 ) -> AppResult<Vec<CaseRow>> {
     let scope = scope(s)?;
-    let (filters, errors) = query.filters(state);
+    let register = state.register().await?;
+    let (filters, errors) = query.filters(state, &register);
     if let Some(e) = errors.first() {
         return Err(AppError::BadRequest(format!(
             "Filter {}: {}",
@@ -465,6 +484,21 @@ struct PartnerPage {
     by_verdict: Vec<(String, usize)>,
 }
 
+/// The organisations a typed partner name stands for: the register entries it
+/// certainly matches (any name or alias, in any case), and its spelling.
+pub fn partner_filter(register: &Register, typed: &str) -> PartnerFilter {
+    let screening = register.screen(typed);
+    PartnerFilter {
+        entry_ids: screening
+            .hits
+            .iter()
+            .filter(|h| h.certainty == Certainty::Match)
+            .map(|h| h.entry.id.clone())
+            .collect(),
+        key: grouping_key(typed),
+    }
+}
+
 async fn partner_get(
     State(state): State<AppState>,
     s: Signed,
@@ -475,12 +509,17 @@ async fn partner_get(
     if typed.is_empty() {
         return Err(AppError::NotFound);
     }
-    // The register entry when the name matches one; its cases are found by entry and by name.
+    // Cases are grouped by register entry whatever the spelling; other partners by name.
     let register = state.register().await?;
-    let entry = register.find(&typed).map(|m| m.entry);
+    let filter = partner_filter(&register, &typed);
+    let entry = filter
+        .entry_ids
+        .first()
+        .and_then(|id| register.get(id))
+        .cloned();
     let key = entry.as_ref().map_or(typed.clone(), |e| e.name.clone());
     let filters = Filters {
-        partner: Some(key.clone()),
+        partner: Some(filter),
         ..Filters::default()
     };
     let rows = db::cases::all(state.pool(), scope, &filters, 2_000).await?;
@@ -510,10 +549,10 @@ fn ids_from_query(raw: Option<String>) -> Vec<Uuid> {
         .unwrap_or_default();
     let mut ids: Vec<Uuid> = Vec::new();
     for (_, v) in pairs.into_iter().filter(|(k, _)| k == "id") {
-        if let Ok(id) = Uuid::parse_str(v.trim()) {
-            if !ids.contains(&id) {
-                ids.push(id);
-            }
+        if let Ok(id) = Uuid::parse_str(v.trim())
+            && !ids.contains(&id)
+        {
+            ids.push(id);
         }
     }
     ids

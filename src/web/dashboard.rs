@@ -68,6 +68,8 @@ struct DashboardPage {
     total: i64,
     verdict_totals: [i64; 3],
     reviewer: bool,
+    /// Cases whose screening changed since submission or decision, not yet acknowledged.
+    screening_changed: i64,
 }
 
 const BAR_LEFT: f64 = 300.0;
@@ -233,6 +235,7 @@ async fn dashboard_get(State(state): State<AppState>, s: Signed) -> AppResult<Re
         months,
         month_max,
         workload,
+        screening_changed: db::cases::screening_changed(state.pool(), scope).await?,
         reviewer: s.role() == crate::domain::account::Role::Reviewer,
     })
 }

@@ -82,7 +82,20 @@ pub fn notice(code: Option<&str>) -> Option<&'static str> {
         "user_created" => Some("Account created."),
         "user_updated" => Some("Account updated."),
         "institution_created" => Some("Institution added."),
-        "register_imported" => Some("Partner register imported."),
+        "register_imported" => Some(
+            "Partner register imported. Submitted cases are being screened again in the background.",
+        ),
+        "upload_discarded" => Some("Upload discarded; the register is unchanged."),
+        "register_saved" => Some(
+            "Register entry saved. Submitted cases are being screened again in the background.",
+        ),
+        "register_removed" => Some(
+            "Register entry removed. Submitted cases are being screened again in the background.",
+        ),
+        "match_dismissed" => {
+            Some("Register match dismissed; the computed verdict was recalculated.")
+        }
+        "screening_acknowledged" => Some("Screening change acknowledged."),
         "settings" => Some("Settings saved."),
         _ => None,
     }

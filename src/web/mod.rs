@@ -15,6 +15,8 @@ mod home;
 mod layout;
 mod projects;
 mod register;
+mod register_admin;
+mod screening;
 mod security;
 mod session;
 mod wizard;
@@ -52,7 +54,8 @@ pub fn app(state: AppState) -> Router {
     } else {
         Router::new()
     };
-    Router::new()
+    // Every route but the register upload takes small bodies.
+    let limited = Router::new()
         .merge(bench)
         .merge(home::router())
         .merge(projects::router())
@@ -67,6 +70,12 @@ pub fn app(state: AppState) -> Router {
         .merge(api::router())
         .merge(health::router())
         .merge(assets::router())
+        .merge(register_admin::router())
+        .merge(screening::router())
+        .layer(RequestBodyLimitLayer::new(256 * 1024));
+    Router::new()
+        .merge(limited)
+        .merge(register_admin::upload_router())
         .fallback(|| async { AppError::NotFound })
         .layer(axum::middleware::from_fn(security::verify_csrf))
         .layer(sessions)
@@ -76,7 +85,6 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(security::add_headers))
         // The fastest level: the default one halves throughput for little gain on HTML.
         .layer(CompressionLayer::new().quality(CompressionLevel::Fastest))
-        .layer(RequestBodyLimitLayer::new(256 * 1024))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             Duration::from_secs(30),

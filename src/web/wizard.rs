@@ -13,18 +13,21 @@ use crate::db;
 use crate::db::assessments::{Assessment, Saved};
 use crate::db::audit::Entry;
 use crate::db::projects::Project;
+use crate::db::screening::IdentityRow;
 use crate::domain::account::Role;
 use crate::domain::answers::{AnswerValue, Answers, FieldError, check_value};
 use crate::domain::contract;
 use crate::domain::lifecycle::{Status, Transition};
 use crate::domain::rulebook::{Colour, Condition, OptionsFrom, Question, QuestionKind, Rulebook};
-use crate::domain::verdict::{Evaluation, asked_answers, is_asked};
+use crate::domain::verdict::{Evaluation, Identity, asked_answers, is_asked};
 use crate::error::{AppError, AppResult};
-use crate::screening::normalise_name;
+use crate::screening::Certainty;
+use crate::screening::grouping_key;
 use crate::state::AppState;
+use crate::state::register_hits;
 use crate::web::forms::{FormPairs, Typed, parse_id};
 use crate::web::layout::{Layout, NoticeQuery, datetime, notice, ok, render};
-use crate::web::register::{MatchView, match_view};
+use crate::web::register::{ScreeningView, screening_view};
 use crate::web::session::{Ctx, Signed};
 
 pub fn router() -> Router<AppState> {
@@ -161,7 +164,7 @@ struct StepPage {
     questions: Vec<QuestionView>,
     errors: Vec<ErrorLink>,
     /// The register screening of the typed partner name, on the partner step.
-    partner: Option<MatchView>,
+    partner: Option<ScreeningView>,
     verdict: Colour,
     open_findings: usize,
     conflict: Option<String>,
@@ -310,7 +313,7 @@ struct StepRender<'a> {
     index: usize,
     typed: Typed,
     errors: Vec<FieldError>,
-    partner: Option<MatchView>,
+    partner: Option<ScreeningView>,
     lock_version: i32,
     conflict: Option<(String, Answers)>,
     notice: Option<&'static str>,
@@ -374,15 +377,43 @@ fn step_page(state: &AppState, ctx: &Ctx, r: StepRender<'_>) -> StepPage {
     }
 }
 
-async fn partner_view(state: &AppState, typed: &Typed) -> AppResult<Option<MatchView>> {
+/// The screening of the typed partner name, with what was decided on this case.
+async fn partner_view(
+    state: &AppState,
+    typed: &Typed,
+    decisions: &[IdentityRow],
+) -> AppResult<Option<ScreeningView>> {
     let Some(name) = typed.get(contract::PARTNER_NAME).and_then(|v| v.first()) else {
         return Ok(None);
     };
     if name.trim().is_empty() {
         return Ok(None);
     }
-    let register = state.register().await?;
-    Ok(Some(match_view(name, register.find(name).as_ref())))
+    let (_, screening) = state.screen(name).await?;
+    let hits = register_hits(&screening, decisions);
+    Ok(Some(screening_view(&screening, &hits)))
+}
+
+/// The officer's answer to "Is this the same organisation?", when given.
+fn identity_answer(form: &FormPairs) -> Result<Option<(String, Identity)>, FieldError> {
+    let Some(entry) = form
+        .first("partner_identity_entry")
+        .filter(|e| !e.is_empty())
+    else {
+        return Ok(None);
+    };
+    let decision = match form.first("partner_identity").unwrap_or_default() {
+        "" => return Ok(None),
+        "same" => Identity::Same,
+        "different" => Identity::Different,
+        _ => {
+            return Err(FieldError::new(
+                contract::PARTNER_NAME,
+                "Answer whether the register entry is the same organisation: yes or no.",
+            ));
+        }
+    };
+    Ok(Some((entry.chars().take(200).collect(), decision)))
 }
 
 async fn step_get(
@@ -399,7 +430,8 @@ async fn step_get(
     let rulebook = state.rulebook().clone();
     let index = step_index(&rulebook, &step)?;
     let typed = typed_from_answers(&case.assessment.answers.0);
-    let partner = partner_view(&state, &typed).await?;
+    let decisions = db::screening::identities(state.pool(), case.assessment.id).await?;
+    let partner = partner_view(&state, &typed, &decisions).await?;
     let lock_version = case.assessment.lock_version;
     let request = if case.status() == Status::Returned {
         db::review::returns(state.pool(), case.assessment.id)
@@ -494,8 +526,16 @@ async fn step_post(
             }
         }
     }
+    let identity = match identity_answer(&form) {
+        Ok(answer) => answer,
+        Err(e) => {
+            errors.push(e);
+            None
+        }
+    };
+    let mut decisions = db::screening::identities(state.pool(), case.assessment.id).await?;
     if !errors.is_empty() {
-        let partner = partner_view(&state, &typed).await?;
+        let partner = partner_view(&state, &typed, &decisions).await?;
         let page = step_page(
             &state,
             &s.ctx,
@@ -521,12 +561,40 @@ async fn step_post(
         Action::Back => index.saturating_sub(1),
         Action::Save | Action::Check => index,
     };
-    let (evaluation, _) = state.evaluate(&answers).await?;
+    // The answer counts only for a possible match of the name being saved.
+    let identity = match (identity, answers.text(contract::PARTNER_NAME)) {
+        (Some((entry, decision)), Some(name)) => {
+            let (_, screening) = state.screen(name).await?;
+            screening
+                .hits
+                .iter()
+                .any(|h| h.entry.id == entry && h.certainty == Certainty::Possible)
+                .then_some((entry, decision))
+        }
+        _ => None,
+    };
+    if let Some((entry, decision)) = &identity {
+        decisions.retain(|d| &d.entry_id != entry);
+        decisions.push(IdentityRow {
+            entry_id: entry.clone(),
+            decision: if *decision == Identity::Same {
+                "same"
+            } else {
+                "different"
+            }
+            .to_owned(),
+            reason: String::new(),
+            decided_by: s.user.id,
+            decided_by_name: s.user.display_name.clone(),
+            decided_at: time::OffsetDateTime::now_utc(),
+        });
+    }
+    let (evaluation, _) = state.evaluate_with(&answers, &decisions).await?;
     let saved = Saved {
         answers: &answers,
         evaluation: &evaluation,
         current_step: (target.min(rulebook.steps().len() - 1) + 1) as i32,
-        partner_normalised: answers.text(contract::PARTNER_NAME).map(normalise_name),
+        partner_normalised: answers.text(contract::PARTNER_NAME).map(grouping_key),
     };
     let changed = changed_answers(&rulebook, &case.assessment.answers.0, &answers);
     let mut tx = state.pool().begin().await?;
@@ -542,6 +610,30 @@ async fn step_post(
             case.assessment.id,
         )
         .await;
+    }
+    if let Some((entry, decision)) = &identity {
+        db::screening::set_identity(&mut tx, case.assessment.id, entry, *decision, "", s.user.id)
+            .await?;
+        let name = evaluation
+            .register_hits()
+            .into_iter()
+            .find(|h| &h.entry_id == entry)
+            .map_or_else(|| entry.clone(), |h| h.entry);
+        db::audit::record(
+            &mut tx,
+            &s.actor(),
+            Entry {
+                action: "assessment.partner_identity",
+                assessment_id: Some(case.assessment.id),
+                project_id: Some(case.project.id),
+                summary: format!(
+                    "Answered that the partner is {} the register entry {name}",
+                    if *decision == Identity::Same { "the same organisation as" } else { "not" }
+                ),
+                details: serde_json::json!({ "entry": entry, "decision": if *decision == Identity::Same { "same" } else { "different" } }),
+            },
+        )
+        .await?;
     }
     if !changed.is_empty() {
         let names: Vec<&str> = changed.iter().map(|c| c.label.as_str()).collect();
@@ -597,7 +689,8 @@ async fn conflict_page(
         datetime(&case.assessment.updated_at)
     );
     let newer = case.assessment.answers.0.clone();
-    let partner = partner_view(state, &typed).await?;
+    let decisions = db::screening::identities(state.pool(), case.assessment.id).await?;
+    let partner = partner_view(state, &typed, &decisions).await?;
     let lock_version = case.assessment.lock_version;
     let page = step_page(
         state,
@@ -776,12 +869,13 @@ async fn submit_post(
         );
     }
 
-    let (evaluation, _) = state.evaluate(&answers).await?;
+    let decisions = db::screening::identities(state.pool(), case.assessment.id).await?;
+    let (evaluation, _) = state.evaluate_with(&answers, &decisions).await?;
     let saved = Saved {
         answers: &answers,
         evaluation: &evaluation,
         current_step: rulebook.steps().len() as i32,
-        partner_normalised: answers.text(contract::PARTNER_NAME).map(normalise_name),
+        partner_normalised: answers.text(contract::PARTNER_NAME).map(grouping_key),
     };
     let mut tx = state.pool().begin().await?;
     let saved_ok =

@@ -1,0 +1,255 @@
+//! Screening on the case page: the register matches the stored evaluation used, what
+//! re-screening found since, and the reviewer's actions on them (dismissing a match
+//! with a reason, acknowledging a screening event).
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::post;
+use uuid::Uuid;
+
+use crate::db;
+use crate::db::audit::Entry;
+use crate::domain::account::Role;
+use crate::domain::verdict::{self, Identity, IdentityDecision};
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+use crate::web::forms::{FormPairs, parse_id};
+use crate::web::layout::datetime;
+use crate::web::register::{HitView, stored_hit_view};
+use crate::web::session::Signed;
+use crate::web::wizard::{Case, visible_case};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/assessments/{id}/screening/dismiss", post(dismiss_post))
+        .route(
+            "/assessments/{id}/screening/events/{event}/acknowledge",
+            post(acknowledge_post),
+        )
+}
+
+/// A screening event as the case page shows it.
+pub struct EventView {
+    pub id: Uuid,
+    pub at: String,
+    pub summary: String,
+    pub verdict_before: String,
+    pub verdict_after: String,
+    /// "Acknowledged by ... on ...: note", once acknowledged.
+    pub acknowledged: Option<String>,
+}
+
+/// Everything the case page shows about screening.
+pub struct CaseScreening {
+    /// The matches the stored evaluation used.
+    pub stored: Vec<HitView>,
+    /// The newest screening, when re-screening found a change.
+    pub now: Vec<HitView>,
+    pub events: Vec<EventView>,
+    pub open_events: usize,
+    /// Matches a reviewer may dismiss now: (entry id, name).
+    pub dismissible: Vec<(String, String)>,
+    pub can_acknowledge: bool,
+}
+
+pub async fn case_screening(state: &AppState, s: &Signed, case: &Case) -> AppResult<CaseScreening> {
+    let evaluation = &case.assessment.evaluation.0;
+    let stored_hits = evaluation.register_hits();
+    let now: Vec<HitView> = db::screening::current(state.pool(), case.assessment.id)
+        .await?
+        .iter()
+        .map(stored_hit_view)
+        .collect();
+    let events: Vec<EventView> = db::screening::events(state.pool(), case.assessment.id)
+        .await?
+        .into_iter()
+        .map(|e| EventView {
+            id: e.id,
+            at: datetime(&e.at),
+            summary: e.summary,
+            verdict_before: colour_word(&e.verdict_before),
+            verdict_after: colour_word(&e.verdict_after),
+            acknowledged: e.acknowledged_at.map(|at| {
+                let note = e
+                    .note
+                    .filter(|n| !n.is_empty())
+                    .map(|n| format!(": {n}"))
+                    .unwrap_or_default();
+                format!(
+                    "Acknowledged by {} on {}{note}",
+                    e.acknowledged_by_name.unwrap_or_default(),
+                    datetime(&at)
+                )
+            }),
+        })
+        .collect();
+    let reviewing = s.role() == Role::Reviewer;
+    let dismissible = if reviewing && case.status().awaits_review() {
+        stored_hits
+            .iter()
+            .filter(|h| h.counts() && !h.entry_id.is_empty())
+            .map(|h| (h.entry_id.clone(), h.entry.clone()))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok(CaseScreening {
+        stored: stored_hits.iter().map(stored_hit_view).collect(),
+        now,
+        open_events: events.iter().filter(|e| e.acknowledged.is_none()).count(),
+        events,
+        dismissible,
+        can_acknowledge: reviewing,
+    })
+}
+
+fn colour_word(code: &str) -> String {
+    crate::domain::rulebook::Colour::from_code(code)
+        .map_or_else(|| code.to_owned(), |c| c.word().to_owned())
+}
+
+fn field(form: &FormPairs, key: &str, max: usize) -> Result<String, AppError> {
+    let value = form.first(key).unwrap_or_default().trim().to_owned();
+    if value.chars().count() > max {
+        return Err(AppError::BadRequest(format!("At most {max} characters.")));
+    }
+    if value
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(AppError::BadRequest(
+            "The text contains control characters.".into(),
+        ));
+    }
+    Ok(value)
+}
+
+/// A reviewer dismisses a register match for this case, with a written reason. The
+/// case is re-evaluated under its own rulebook without that match's flags.
+async fn dismiss_post(
+    State(state): State<AppState>,
+    s: Signed,
+    Path(id): Path<String>,
+    form: FormPairs,
+) -> AppResult<Response> {
+    s.require(&[Role::Reviewer])?;
+    let case = visible_case(&state, &s, &id).await?;
+    if !case.status().awaits_review() {
+        return Err(AppError::Conflict(
+            "A match can be dismissed only while the case is under review; nothing was changed."
+                .into(),
+        ));
+    }
+    let entry = field(&form, "entry", 200)?;
+    let reason = field(&form, "reason", 5000)?;
+    let Some(version) = form.first("_version").and_then(|v| v.parse::<i32>().ok()) else {
+        return Err(AppError::BadRequest(
+            "The form is missing its version; reload the page.".into(),
+        ));
+    };
+    if reason.is_empty() {
+        return Err(AppError::BadRequest(
+            "Write why the match does not apply: a dismissal needs a reason. Nothing was changed."
+                .into(),
+        ));
+    }
+    let before = case.assessment.evaluation.0.clone();
+    let mut hits = before.register_hits();
+    let Some(hit) = hits.iter_mut().find(|h| h.entry_id == entry && h.counts()) else {
+        return Err(AppError::Conflict(
+            "That register match is not part of this case's evaluation; nothing was changed."
+                .into(),
+        ));
+    };
+    hit.identity = Some(IdentityDecision {
+        decision: Identity::Dismissed,
+        by: s.user.display_name.clone(),
+        at: time::OffsetDateTime::now_utc().date().to_string(),
+        reason: reason.clone(),
+    });
+    let entry_name = hit.entry.clone();
+    let rulebook = state
+        .rulebook_version(&case.assessment.rulebook_version)
+        .await?;
+    let after = verdict::evaluate_screened(&rulebook, &case.assessment.answers.0, &hits);
+    let mut tx = state.pool().begin().await?;
+    if !db::assessments::replace_evaluation(&mut tx, case.assessment.id, version, &after).await? {
+        return Err(AppError::Conflict(
+            "The case changed after you opened it; nothing was dismissed. Reload the page and decide again.".into(),
+        ));
+    }
+    db::screening::set_identity(
+        &mut tx,
+        case.assessment.id,
+        &entry,
+        Identity::Dismissed,
+        &reason,
+        s.user.id,
+    )
+    .await?;
+    db::audit::record(
+        &mut tx,
+        &s.actor(),
+        Entry {
+            action: "case.screening_dismiss",
+            assessment_id: Some(case.assessment.id),
+            project_id: Some(case.project.id),
+            summary: format!(
+                "Dismissed the register match {entry_name}: computed verdict {} \u{2192} {}",
+                before.verdict.word(),
+                after.verdict.word()
+            ),
+            details: serde_json::json!({
+                "entry": entry,
+                "reason": reason,
+                "verdict_before": before.verdict.code(),
+                "verdict_after": after.verdict.code(),
+            }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Redirect::to(&format!(
+        "/assessments/{}?notice=match_dismissed#screening",
+        case.assessment.id
+    ))
+    .into_response())
+}
+
+/// A reviewer acknowledges a screening event, with an optional note.
+async fn acknowledge_post(
+    State(state): State<AppState>,
+    s: Signed,
+    Path((id, event)): Path<(String, String)>,
+    form: FormPairs,
+) -> AppResult<Response> {
+    s.require(&[Role::Reviewer])?;
+    let case = visible_case(&state, &s, &id).await?;
+    let event = parse_id(&event)?;
+    let note = field(&form, "note", 2000)?;
+    let mut tx = state.pool().begin().await?;
+    if !db::screening::acknowledge(&mut tx, case.assessment.id, event, s.user.id, &note).await? {
+        return Err(AppError::Conflict(
+            "This screening event is already acknowledged or does not belong to the case; nothing was changed.".into(),
+        ));
+    }
+    db::audit::record(
+        &mut tx,
+        &s.actor(),
+        Entry {
+            action: "case.screening_acknowledge",
+            assessment_id: Some(case.assessment.id),
+            project_id: Some(case.project.id),
+            summary: "Acknowledged a screening change".to_owned(),
+            details: serde_json::json!({ "event": event, "note": note }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Redirect::to(&format!(
+        "/assessments/{}?notice=screening_acknowledged#screening",
+        case.assessment.id
+    ))
+    .into_response())
+}
