@@ -46,6 +46,10 @@ pub enum Command {
         #[arg(long, default_value_t = 2021)]
         seed: u64,
     },
+    /// Screen every submitted, returned and decided case against the register now, in
+    /// this process, and report how many changed (a running server does the same in the
+    /// background after every register change).
+    Rescreen,
     /// Manage accounts.
     #[command(subcommand)]
     User(UserCommand),

@@ -84,6 +84,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             .await
         }
         Command::SeedDemo { cases, seed } => seed_demo(&pool, rulebook, runtime, cases, seed).await,
+        Command::Rescreen => rescreen(&pool, rulebook, runtime).await,
         Command::Institution(InstitutionCommand::Add { name }) => {
             add_institution(&pool, rulebook, runtime, &name).await
         }
@@ -231,6 +232,26 @@ async fn import_register(
         println!("skipped {n} {why}");
     }
     println!("submitted cases are screened again by the running server (or at the next start)");
+    Ok(())
+}
+
+async fn rescreen(pool: &PgPool, rulebook: Rulebook, runtime: RuntimeConfig) -> anyhow::Result<()> {
+    let state = AppState::prepare(pool.clone(), rulebook, runtime).await?;
+    let revision = db::register::revision(state.pool()).await?.unwrap_or_default();
+    let mut tx = state.pool().begin().await?;
+    db::screening::queue(&mut tx, revision).await?;
+    tx.commit().await?;
+    let started = std::time::Instant::now();
+    let worker = format!("shell-{}", std::process::id());
+    match triage::services::rescreen::run_next(&state, &worker).await? {
+        Some(outcome) => println!(
+            "screened {} cases against register revision {revision} in {:.1} s; {} changed and got a screening event",
+            outcome.screened,
+            started.elapsed().as_secs_f64(),
+            outcome.changed
+        ),
+        None => println!("another server is already re-screening; its progress is on the administration page"),
+    }
     Ok(())
 }
 

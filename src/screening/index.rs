@@ -225,9 +225,9 @@ pub struct Register {
     pub(super) acronyms: HashMap<String, Vec<NameId>>,
     /// Sorted content words -> names, for the same words in another order.
     pub(super) word_sets: HashMap<Vec<WordId>, Vec<NameId>>,
-    /// A word that tells an organisation apart ("tsinghua") -> names containing it, for
-    /// a shortened name ("Beihang" for "Beihang University").
-    pub(super) distinctive: HashMap<WordId, Vec<NameId>>,
+    /// The words that tell an organisation apart ("tsinghua"), sorted -> names with
+    /// exactly these, for a shortened name ("Beihang" for "Beihang University").
+    pub(super) distinctive: HashMap<Vec<WordId>, Vec<NameId>>,
 }
 
 impl Register {
@@ -303,16 +303,15 @@ impl Register {
                 sorted.sort_unstable();
                 self.word_sets.entry(sorted).or_default().push(id);
             }
-            for &w in &words {
-                if self.vocabulary.identity(w) == Identity::Plain
-                    && self.vocabulary.text(w).chars().count() >= 4
-                    && kind != NameKind::Abbreviation
-                {
-                    let list = self.distinctive.entry(w).or_default();
-                    if !list.contains(&id) {
-                        list.push(id);
-                    }
-                }
+            let mut distinctive: Vec<WordId> = words
+                .iter()
+                .copied()
+                .filter(|&w| self.is_distinctive(w))
+                .collect();
+            distinctive.sort_unstable();
+            distinctive.dedup();
+            if !distinctive.is_empty() && kind != NameKind::Abbreviation {
+                self.distinctive.entry(distinctive).or_default().push(id);
             }
         }
         self.names.push(IndexedName {
@@ -322,6 +321,12 @@ impl Register {
             words,
             han,
         });
+    }
+
+    /// A word that tells one organisation from another: not a place, not a kind of
+    /// institution, and long enough to mean something.
+    pub(super) fn is_distinctive(&self, w: WordId) -> bool {
+        self.vocabulary.identity(w) == Identity::Plain && self.vocabulary.text(w).chars().count() >= 4
     }
 
     /// All entries, in register order.

@@ -373,7 +373,8 @@ impl Register {
     }
 
     /// A part of the text that is a shortened name: only words of the name, with all
-    /// its distinctive words ("Beihang" for "Beihang University").
+    /// its distinctive words ("Beihang" for "Beihang University"). Names are looked up
+    /// by their set of distinctive words, so the cost does not grow with the register.
     fn shortened_candidates(&self, p: &Pieces, out: &mut Vec<Candidate>) {
         for part in segments(p) {
             let Some(ids) = part
@@ -383,27 +384,26 @@ impl Register {
             else {
                 continue;
             };
-            let mut seen: Vec<NameId> = Vec::new();
-            for id in &ids {
-                for &name in self.distinctive.get(id).map_or(&[][..], Vec::as_slice) {
-                    if seen.contains(&name) {
-                        continue;
-                    }
-                    seen.push(name);
+            let mut distinctive: Vec<WordId> = ids.iter().copied().filter(|&w| self.is_distinctive(w)).collect();
+            distinctive.sort_unstable();
+            distinctive.dedup();
+            // Every non-empty subset of (at most six of) the part's distinctive words.
+            distinctive.truncate(6);
+            for mask in 1u32..(1 << distinctive.len()) {
+                let key: Vec<WordId> = (0..distinctive.len())
+                    .filter(|i| mask & (1 << i) != 0)
+                    .map(|i| distinctive[i])
+                    .collect();
+                for &name in self.distinctive.get(&key).map_or(&[][..], Vec::as_slice) {
                     let n = &self.names[name as usize];
                     let within = ids.iter().all(|w| n.words.contains(w));
-                    let distinctive = n
-                        .words
-                        .iter()
-                        .filter(|w| self.distinctive.contains_key(w))
-                        .all(|w| ids.contains(w));
                     let missing: Vec<String> = n
                         .words
                         .iter()
                         .filter(|w| !ids.contains(w))
                         .map(|w| self.vocabulary.text(*w).to_owned())
                         .collect();
-                    if within && distinctive && !missing.is_empty() {
+                    if within && !missing.is_empty() {
                         out.push(Candidate {
                             name,
                             start: part[0].start,
