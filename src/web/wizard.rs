@@ -126,6 +126,8 @@ pub struct QuestionView {
     pub control: &'static str,
     pub label: String,
     pub help: String,
+    /// How to find the answer, when the rulebook says.
+    pub how: Option<String>,
     pub source: Option<String>,
     pub required: bool,
     pub options: Vec<OptionView>,
@@ -265,6 +267,7 @@ fn question_view(
         control,
         label: q.label.clone(),
         help: q.help.clone(),
+        how: q.how.clone(),
         source: q.source.clone(),
         required: q.required,
         options,
