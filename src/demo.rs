@@ -11,7 +11,7 @@ use crate::db;
 use crate::db::demo::DemoCase;
 use crate::domain::answers::{AnswerValue, Answers};
 use crate::domain::contract;
-use crate::domain::rulebook::QuestionKind;
+use crate::domain::rulebook::{QuestionKind, Rulebook};
 use crate::domain::verdict::{asked_answers, evaluate};
 use crate::screening::normalise_name;
 use crate::state::{AppState, register_hit};
@@ -175,8 +175,7 @@ fn pick<'a, T>(rng: &mut fastrand::Rng, items: &'a [T]) -> &'a T {
 }
 
 /// Answers of one generated case: mostly careful, with some gaps and some red flags.
-fn answers(state: &AppState, rng: &mut fastrand::Rng) -> Answers {
-    let rulebook = state.rulebook();
+fn answers(state: &AppState, rulebook: &Rulebook, rng: &mut fastrand::Rng) -> Answers {
     let mut a = Answers::default();
     let area = pick(rng, rulebook.areas());
     let sub = pick(rng, &area.sub_areas);
@@ -308,8 +307,15 @@ fn answers(state: &AppState, rng: &mut fastrand::Rng) -> Answers {
     asked_answers(rulebook, &a)
 }
 
-/// Fills the database with `n` cases; returns how many were written.
-pub async fn seed(state: &AppState, n: usize, seed: u64) -> anyhow::Result<usize> {
+/// Fills the database with `n` cases evaluated with `rulebook` (the configured one, which
+/// need not be the active one: demo cases of an older revision show what a newer changes);
+/// returns how many were written.
+pub async fn seed(
+    state: &AppState,
+    rulebook: &Rulebook,
+    n: usize,
+    seed: u64,
+) -> anyhow::Result<usize> {
     let accounts = accounts(state).await?;
     let mut rng = fastrand::Rng::with_seed(seed);
     let now = OffsetDateTime::now_utc();
@@ -320,16 +326,16 @@ pub async fn seed(state: &AppState, n: usize, seed: u64) -> anyhow::Result<usize
         for _ in 0..batch {
             let (institution_id, officer_id) = *pick(&mut rng, &accounts.institutions);
             let reviewer_id = *pick(&mut rng, &accounts.reviewers);
-            let answers = answers(state, &mut rng);
+            let answers = answers(state, rulebook, &mut rng);
             let register = state.register_now();
             let hit = answers
                 .text(contract::PARTNER_NAME)
                 .and_then(|p| register.find(p))
                 .map(|m| register_hit(&m));
-            let evaluation = evaluate(state.rulebook(), &answers, hit.as_ref());
+            let evaluation = evaluate(rulebook, &answers, hit.as_ref());
             let area_name = answers
                 .text(contract::SUB_AREA)
-                .and_then(|s| state.rulebook().sub_area(s))
+                .and_then(|s| rulebook.sub_area(s))
                 .map_or_else(String::new, |(_, s)| s.name.to_lowercase());
             let partner = answers
                 .text(contract::PARTNER_NAME)

@@ -9,6 +9,7 @@ pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod screening;
+pub mod simulation;
 pub mod state;
 pub mod web;
 

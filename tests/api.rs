@@ -55,7 +55,7 @@ async fn a_clean_green_project_evaluates_green_with_the_documented_shape() {
     let body = r.json();
     assert_eq!(body["verdict"], "green");
     assert_eq!(body["baseline"], "green");
-    assert_eq!(body["rulebook_version"], app.state.rulebook().version());
+    assert_eq!(body["rulebook_version"], app.state.rulebook_now().version());
     assert_eq!(body["findings"], json!([]));
     assert_eq!(body["benefits"]["level"], "low");
     assert!(body["benefits"]["reasons"].is_array());
@@ -311,7 +311,7 @@ async fn the_rulebook_is_served_with_steps_questions_options_and_coloured_sub_ar
     let r = app.get("/api/v1/rulebook").await;
     assert_eq!(r.status, StatusCode::OK);
     let body = r.json();
-    assert_eq!(body["version"], app.state.rulebook().version());
+    assert_eq!(body["version"], app.state.rulebook_now().version());
     let steps = body["steps"].as_array().expect("steps");
     assert_eq!(steps.len(), 9);
     let questions: Vec<&Value> = steps

@@ -369,7 +369,7 @@ async fn an_officer_creates_a_project_walks_every_step_and_reads_the_verdict() {
         memo.contains("Benefits: High"),
         "two benefits plus e-health on the Strategic Agenda"
     );
-    assert!(memo.contains(app.state.rulebook().version()));
+    assert!(memo.contains(app.state.rulebook_now().version()));
 
     c.close().await.expect("closing the browser");
 }
@@ -564,7 +564,10 @@ async fn every_page_type_passes_axe_core_at_wcag_2_1_aa() {
     };
     let Some(axe) = axe_script() else { return };
     let app = TestApp::new().await;
-    triage::demo::seed(&app.state, 80, 11).await.expect("seed");
+    let rulebook = app.state.rulebook_now();
+    triage::demo::seed(&app.state, &rulebook, 80, 11)
+        .await
+        .expect("seed");
     let pool = &app.db.pool;
     let one = |sql: &'static str| async move {
         sqlx::query_scalar::<_, uuid::Uuid>(sql)

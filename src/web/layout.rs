@@ -31,7 +31,7 @@ impl Layout {
         Layout {
             title: title.into(),
             nav,
-            rulebook_version: state.rulebook().version().to_owned(),
+            rulebook_version: state.rulebook_now().version().to_owned(),
             notice: None,
             csrf: ctx.csrf.clone(),
             user_name: ctx.user.as_ref().map(|u| u.display_name.clone()),

@@ -399,7 +399,7 @@ async fn step_get(
     if !case.status().is_editable() {
         return Ok(Redirect::to(&format!("/assessments/{}", case.assessment.id)).into_response());
     }
-    let rulebook = state.rulebook().clone();
+    let rulebook = state.active_rulebook().await?;
     let index = step_index(&rulebook, &step)?;
     let typed = typed_from_answers(&case.assessment.answers.0);
     let partner = partner_view(&state, &typed).await?;
@@ -446,7 +446,7 @@ async fn step_post(
     form: FormPairs,
 ) -> AppResult<Response> {
     let case = editable_case(&state, &s, &id).await?;
-    let rulebook = state.rulebook().clone();
+    let rulebook = state.active_rulebook().await?;
     let index = step_index(&rulebook, &step)?;
     let action = match form.first("_action") {
         Some("back") => Action::Back,
@@ -524,7 +524,7 @@ async fn step_post(
         Action::Back => index.saturating_sub(1),
         Action::Save | Action::Check => index,
     };
-    let (evaluation, _) = state.evaluate(&answers).await?;
+    let (evaluation, _) = state.evaluate(&rulebook, &answers).await?;
     let saved = Saved {
         answers: &answers,
         evaluation: &evaluation,
@@ -728,7 +728,7 @@ async fn review_get(
     if !case.status().is_editable() {
         return Ok(Redirect::to(&format!("/assessments/{}", case.assessment.id)).into_response());
     }
-    let rulebook = state.rulebook().clone();
+    let rulebook = state.active_rulebook().await?;
     ok(&review_page(&state, &s.ctx, &rulebook, case, Vec::new()))
 }
 
@@ -739,7 +739,7 @@ async fn submit_post(
     form: FormPairs,
 ) -> AppResult<Response> {
     let case = editable_case(&state, &s, &id).await?;
-    let rulebook = state.rulebook().clone();
+    let rulebook = state.active_rulebook().await?;
     let Some(lock_version) = form.first("_version").and_then(|v| v.parse::<i32>().ok()) else {
         return Err(AppError::BadRequest(
             "The form is missing its version; reload the page and try again.".into(),
@@ -779,7 +779,7 @@ async fn submit_post(
         );
     }
 
-    let (evaluation, _) = state.evaluate(&answers).await?;
+    let (evaluation, _) = state.evaluate(&rulebook, &answers).await?;
     let saved = Saved {
         answers: &answers,
         evaluation: &evaluation,
