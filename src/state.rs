@@ -164,12 +164,12 @@ impl AppState {
                 config,
                 users: TtlCache::new(SHORT_CACHE),
                 dashboards: TtlCache::new(DASHBOARD_CACHE),
-                active: RwLock::new((activation.id, rulebook)),
+                // Filled by `load_active` below: the active version may be another one.
+                active: RwLock::new((i64::MIN, rulebook)),
                 register: RwLock::new((revision, Arc::new(register))),
                 rulebooks: Mutex::new(rulebooks),
             }),
         };
-        // The active version may be another one than the configured rulebook.
         state.load_active(activation).await?;
         Ok(state)
     }

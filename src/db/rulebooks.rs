@@ -256,3 +256,27 @@ pub async fn cases_after(
     .fetch_all(pool)
     .await
 }
+
+/// A simulation in a list.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SimulationSummary {
+    pub id: i64,
+    pub version: String,
+    pub against_activation: Option<i64>,
+    pub run_by: Option<String>,
+    pub run_at: OffsetDateTime,
+    pub cases: i32,
+    pub changed_colour: i32,
+}
+
+/// The newest simulations first.
+pub async fn simulations(pool: &PgPool, limit: i64) -> sqlx::Result<Vec<SimulationSummary>> {
+    sqlx::query_as(
+        "SELECT s.id, s.version, s.against_activation, u.email AS run_by, s.run_at, s.cases, s.changed_colour
+         FROM rulebook_simulations s LEFT JOIN users u ON u.id = s.run_by
+         ORDER BY s.id DESC LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}

@@ -78,7 +78,7 @@ impl FindingsDiff {
             && self.reopened.is_empty()
     }
 
-    /// The change in words, one clause per kind: "new: A; B. No longer raised: C."
+    /// The change in words, one sentence per kind: "New findings: A (Orange); B (Red)".
     pub fn sentences(&self) -> Vec<String> {
         let titles = |list: &[FindingBrief]| -> String {
             list.iter()
@@ -88,16 +88,16 @@ impl FindingsDiff {
         };
         let mut out = Vec::new();
         if !self.added.is_empty() {
-            out.push(format!("new findings: {}", titles(&self.added)));
+            out.push(format!("New findings: {}", titles(&self.added)));
         }
         if !self.removed.is_empty() {
-            out.push(format!("no longer raised: {}", titles(&self.removed)));
+            out.push(format!("No longer raised: {}", titles(&self.removed)));
         }
         if !self.resolved.is_empty() {
-            out.push(format!("now resolved: {}", titles(&self.resolved)));
+            out.push(format!("Now resolved: {}", titles(&self.resolved)));
         }
         if !self.reopened.is_empty() {
-            out.push(format!("no longer resolved: {}", titles(&self.reopened)));
+            out.push(format!("No longer resolved: {}", titles(&self.reopened)));
         }
         out
     }

@@ -17,11 +17,13 @@ use crate::db::projects::Project;
 use crate::db::review::{Comment, Decision, NewDecision, QueueItem, Return, Submission};
 use crate::domain::account::Role;
 use crate::domain::answers::FieldError;
+use crate::domain::compare::FindingsDiff;
 use crate::domain::contract;
 use crate::domain::digest::record_digest;
 use crate::domain::lifecycle::{Status, Transition};
+use crate::domain::memo::{NextSteps, next_steps};
 use crate::domain::rulebook::{Colour, Rulebook};
-use crate::domain::verdict::{Evaluation, Finding};
+use crate::domain::verdict::{self, Evaluation, Finding, FindingCounts};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::web::forms::{Errors, FormPairs};
@@ -47,6 +49,15 @@ pub struct FindingView {
     pub step_number: Option<usize>,
     pub resolved_by: Vec<String>,
     pub comments: Vec<Comment>,
+}
+
+/// What the active rulebook would conclude from a case computed by another version.
+pub struct CurrentRulebook {
+    pub version: String,
+    pub verdict: Colour,
+    /// The colour differs from the stored verdict.
+    pub changes_colour: bool,
+    pub reasons: Vec<String>,
 }
 
 /// What changed from one submission to the next.
@@ -89,6 +100,12 @@ struct CasePage {
     assessment: Assessment,
     status: Status,
     evaluation: Evaluation,
+    counts: FindingCounts,
+    next: NextSteps,
+    /// The step that asks for mitigations, for the next steps' link.
+    mitigations_step: usize,
+    /// Set when the active rulebook would conclude otherwise.
+    current: Option<CurrentRulebook>,
     open: Vec<FindingView>,
     /// Open "not yet cleared" findings, listed compactly after the others.
     uncleared: Vec<FindingView>,
@@ -126,13 +143,13 @@ fn colour_word(code: &str) -> &'static str {
 }
 
 fn submission_changes(rulebook: &Rulebook, subs: &[Submission]) -> Vec<SubmissionChange> {
+    let titles = |list: Vec<crate::domain::compare::FindingBrief>| -> Vec<String> {
+        list.into_iter().map(|f| f.title).collect()
+    };
     subs.windows(2)
         .map(|pair| {
             let (a, b) = (&pair[0], &pair[1]);
-            let find =
-                |e: &Evaluation, code: &str| e.findings.iter().find(|f| f.code == code).cloned();
-            let (ea, eb) = (&a.evaluation.0, &b.evaluation.0);
-            let title = |f: &Finding| f.title.clone();
+            let diff = FindingsDiff::between(&a.evaluation.0.briefs(), &b.evaluation.0.briefs());
             SubmissionChange {
                 number: b.number,
                 submitted_by: b.submitted_by_name.clone(),
@@ -140,30 +157,10 @@ fn submission_changes(rulebook: &Rulebook, subs: &[Submission]) -> Vec<Submissio
                 verdict_before: colour_word(&a.verdict).to_owned(),
                 verdict_after: colour_word(&b.verdict).to_owned(),
                 answers: changed_answers(rulebook, &a.answers.0, &b.answers.0),
-                findings_added: eb
-                    .findings
-                    .iter()
-                    .filter(|f| find(ea, &f.code).is_none())
-                    .map(title)
-                    .collect(),
-                findings_removed: ea
-                    .findings
-                    .iter()
-                    .filter(|f| find(eb, &f.code).is_none())
-                    .map(title)
-                    .collect(),
-                findings_resolved: eb
-                    .findings
-                    .iter()
-                    .filter(|f| f.resolved && find(ea, &f.code).is_some_and(|o| !o.resolved))
-                    .map(title)
-                    .collect(),
-                findings_reopened: eb
-                    .findings
-                    .iter()
-                    .filter(|f| !f.resolved && find(ea, &f.code).is_some_and(|o| o.resolved))
-                    .map(title)
-                    .collect(),
+                findings_added: titles(diff.added),
+                findings_removed: titles(diff.removed),
+                findings_resolved: titles(diff.resolved),
+                findings_reopened: titles(diff.reopened),
             }
         })
         .collect()
@@ -184,6 +181,7 @@ async fn case_page(
         .await?;
     let answers = &case.assessment.answers.0;
     let evaluation = case.assessment.evaluation.0.clone();
+    let current = current_rulebook(state, &case.assessment).await?;
     let all_comments = db::review::comments(state.pool(), id).await?;
     let view = |f: &Finding| FindingView {
         question_label: rulebook
@@ -245,6 +243,10 @@ async fn case_page(
             },
         )
         .with_notice(notice(notice_code)),
+        counts: evaluation.counts(),
+        next: next_steps(&rulebook, &evaluation, answers.list(contract::MITIGATIONS)),
+        mitigations_step: rulebook.step_of(contract::MITIGATIONS).map_or(1, |s| s + 1),
+        current,
         open: evaluation
             .open_findings()
             .filter(|f| !f.is_uncleared())
@@ -293,6 +295,30 @@ async fn case_page(
         project: case.project,
         assessment: case.assessment,
     })
+}
+
+/// The active rulebook's evaluation of the same answers, with the register match the
+/// case recorded, when the case was computed by another version and the result differs.
+async fn current_rulebook(
+    state: &AppState,
+    assessment: &Assessment,
+) -> AppResult<Option<CurrentRulebook>> {
+    let active = state.active_rulebook().await?;
+    let stored = &assessment.evaluation.0;
+    if active.version() == stored.rulebook_version {
+        return Ok(None);
+    }
+    let now = verdict::evaluate(&active, &assessment.answers.0, stored.register.as_ref());
+    let diff = FindingsDiff::between(&stored.briefs(), &now.briefs());
+    if diff.is_empty() && now.verdict == stored.verdict {
+        return Ok(None);
+    }
+    Ok(Some(CurrentRulebook {
+        version: active.version().to_owned(),
+        verdict: now.verdict,
+        changes_colour: now.verdict != stored.verdict,
+        reasons: diff.sentences(),
+    }))
 }
 
 async fn case_get(

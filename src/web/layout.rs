@@ -84,6 +84,9 @@ pub fn notice(code: Option<&str>) -> Option<&'static str> {
         "institution_created" => Some("Institution added."),
         "register_imported" => Some("Partner register imported."),
         "settings" => Some("Settings saved."),
+        "rulebook_activated" => Some(
+            "Rulebook activated. Every app server evaluates with it from its next request; stored assessments keep their verdicts.",
+        ),
         _ => None,
     }
 }

@@ -15,6 +15,7 @@ mod home;
 mod layout;
 mod projects;
 mod register;
+mod rulebooks;
 mod security;
 mod session;
 mod wizard;
@@ -64,6 +65,7 @@ pub fn app(state: AppState) -> Router {
         .merge(cases::router())
         .merge(dashboard::router())
         .merge(register::router())
+        .merge(rulebooks::router())
         .merge(api::router())
         .merge(health::router())
         .merge(assets::router())

@@ -18,7 +18,7 @@ use crate::domain::answers::{AnswerValue, Answers, FieldError, check_value};
 use crate::domain::contract;
 use crate::domain::lifecycle::{Status, Transition};
 use crate::domain::rulebook::{Colour, Condition, OptionsFrom, Question, QuestionKind, Rulebook};
-use crate::domain::verdict::{Evaluation, asked_answers, is_asked};
+use crate::domain::verdict::{Evaluation, FindingCounts, asked_answers, is_asked};
 use crate::error::{AppError, AppResult};
 use crate::screening::normalise_name;
 use crate::state::AppState;
@@ -165,7 +165,7 @@ struct StepPage {
     /// The register screening of the typed partner name, on the partner step.
     partner: Option<MatchView>,
     verdict: Colour,
-    open_findings: usize,
+    counts: FindingCounts,
     conflict: Option<String>,
     request: Option<String>,
 }
@@ -371,7 +371,7 @@ fn step_page(state: &AppState, ctx: &Ctx, r: StepRender<'_>) -> StepPage {
         errors,
         partner: r.partner,
         verdict: evaluation.verdict,
-        open_findings: evaluation.open_findings().count(),
+        counts: evaluation.counts(),
         conflict: r.conflict.map(|(message, _)| message),
         request: r.request,
     }
