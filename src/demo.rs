@@ -214,6 +214,7 @@ fn answers(state: &AppState, rulebook: &Rulebook, rng: &mut fastrand::Rng) -> An
                         | "fair_contribution"
                         | "mobility_equal"
                         | "ethics_approval_both"
+                        | "specialist_review"
                 );
                 let roll = if careful { 0.5 } else { rng.f64() };
                 let v = if roll < 0.06 {
@@ -271,6 +272,9 @@ fn answers(state: &AppState, rulebook: &Rulebook, rng: &mut fastrand::Rng) -> An
                 }
                 if q.id == "partner_funding" {
                     chosen.retain(|v| v != "military_defence" || rng.f64() < 0.2);
+                }
+                if q.id == "visitor_funding" {
+                    chosen.retain(|v| v != "military_sponsor" || rng.f64() < 0.2);
                 }
                 AnswerValue::Many(chosen)
             }
