@@ -320,6 +320,8 @@ pub async fn seed(
     n: usize,
     seed: u64,
 ) -> anyhow::Result<usize> {
+    // The cases refer to the rulebook version that computed them.
+    db::rulebooks::record(state.pool(), rulebook, None).await?;
     let accounts = accounts(state).await?;
     let mut rng = fastrand::Rng::with_seed(seed);
     let now = OffsetDateTime::now_utc();
