@@ -324,6 +324,12 @@ async fn a_refused_candidate_names_every_problem_and_stores_nothing() {
         .await
         .expect("count");
     assert_eq!(stored, 1, "only revision 1");
+    // Only administrators upload.
+    let (_, reviewer) = app.signed_in("reviewer", None).await;
+    let r = reviewer
+        .post_multipart("/rulebooks", &[("text", None, DEFAULT_RULEBOOK)])
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
     // Without the form's token the upload is refused outright.
     let r = admin
         .send(
