@@ -38,3 +38,6 @@ CREATE TRIGGER rulebook_activations_append_only BEFORE UPDATE OR DELETE ON ruleb
     FOR EACH ROW EXECUTE FUNCTION refuse_change();
 CREATE TRIGGER rulebook_simulations_immutable BEFORE UPDATE ON rulebook_simulations
     FOR EACH ROW EXECUTE FUNCTION refuse_change();
+
+-- The versions page counts the assessments each version computed.
+CREATE INDEX assessments_rulebook_version_idx ON assessments (rulebook_version);

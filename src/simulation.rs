@@ -1,11 +1,12 @@
 //! Simulating a candidate rulebook: every stored case is evaluated under it, with its
 //! own answers and the register match it recorded, and compared with the verdict and
-//! findings it records now. Cases are streamed from the database in batches, and each
-//! batch is evaluated off the async runtime while the next one is read.
+//! findings it records now. The cases are streamed by one query and evaluated in
+//! batches off the async runtime, each batch while the next one is read.
 
 use std::sync::Arc;
 
 use anyhow::Context as _;
+use futures_util::TryStreamExt;
 use sqlx::PgPool;
 
 use crate::db;
@@ -14,40 +15,88 @@ use crate::domain::compare::{SimulationBuilder, SimulationReport};
 use crate::domain::rulebook::{Colour, Rulebook};
 use crate::domain::verdict::evaluate;
 
-/// Cases read per round trip.
-const BATCH: i64 = 2000;
+/// Cases evaluated per batch.
+const BATCH: usize = 2000;
 
 /// Evaluates every stored case under `candidate` and reports what changes.
 pub async fn simulate(pool: &PgPool, candidate: Arc<Rulebook>) -> anyhow::Result<SimulationReport> {
     let mut builder = SimulationBuilder::new(candidate.version());
-    let mut batch = db::rulebooks::cases_after(pool, None, BATCH).await?;
+    let mut rows = db::rulebooks::stored_cases(pool);
+    let mut batch = next_batch(&mut rows).await?;
     while !batch.is_empty() {
-        let after = batch.last().map(|c| c.id);
         let rulebook = candidate.clone();
         let evaluated = tokio::task::spawn_blocking(move || {
-            for case in batch {
-                add(&mut builder, &rulebook, case);
-            }
+            builder.merge(evaluate_batch(&rulebook, batch));
             builder
         });
-        let next = db::rulebooks::cases_after(pool, after, BATCH);
-        let (evaluated, next) = tokio::join!(evaluated, next);
+        let (evaluated, next) = tokio::join!(evaluated, next_batch(&mut rows));
         builder = evaluated.context("evaluating a batch of cases")?;
         batch = next?;
     }
     Ok(builder.finish())
 }
 
+async fn next_batch(
+    rows: &mut futures_util::stream::BoxStream<'_, sqlx::Result<StoredCase>>,
+) -> sqlx::Result<Vec<StoredCase>> {
+    let mut batch = Vec::with_capacity(BATCH);
+    while batch.len() < BATCH {
+        match rows.try_next().await? {
+            Some(case) => batch.push(case),
+            None => break,
+        }
+    }
+    Ok(batch)
+}
+
+/// Evaluates a batch on every core: contiguous chunks, merged back in order.
+fn evaluate_batch(rulebook: &Rulebook, batch: Vec<StoredCase>) -> SimulationBuilder {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = batch.len().div_ceil(threads).max(1);
+    let mut chunks: Vec<Vec<StoredCase>> = Vec::new();
+    let mut rest = batch;
+    while rest.len() > chunk {
+        let tail = rest.split_off(chunk);
+        chunks.push(rest);
+        rest = tail;
+    }
+    chunks.push(rest);
+    let parts: Vec<SimulationBuilder> = std::thread::scope(|scope| {
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .map(|cases| {
+                scope.spawn(move || {
+                    let mut part = SimulationBuilder::new(rulebook.version());
+                    for case in cases {
+                        add(&mut part, rulebook, case);
+                    }
+                    part
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    let mut merged = SimulationBuilder::new(rulebook.version());
+    for part in parts {
+        merged.merge(part);
+    }
+    merged
+}
+
 fn add(builder: &mut SimulationBuilder, rulebook: &Rulebook, case: StoredCase) {
     let after = evaluate(rulebook, &case.answers.0, case.register.0.as_ref());
     // A verdict column outside the three colours cannot be stored (CHECK constraint).
     let before = Colour::from_code(&case.verdict).unwrap_or(Colour::Orange);
+    let findings = case.findings();
     builder.add(
         case.id.to_string(),
         case.title,
         case.status,
         case.rulebook_version,
-        (before, &case.findings.0),
+        (before, &findings),
         &after,
     );
 }

@@ -1,6 +1,7 @@
 //! Rulebook versions, which of them is active, the simulations run before activating
 //! one, and the areas table derived from the active one.
 
+use futures_util::stream::BoxStream;
 use sqlx::types::Json;
 use sqlx::{PgExecutor, PgPool, Postgres, Transaction};
 use time::OffsetDateTime;
@@ -8,7 +9,7 @@ use uuid::Uuid;
 
 use crate::domain::answers::Answers;
 use crate::domain::compare::{FindingBrief, SimulationReport};
-use crate::domain::rulebook::Rulebook;
+use crate::domain::rulebook::{Colour, Rulebook};
 use crate::domain::verdict::RegisterHit;
 
 /// Records a rulebook version; true when it was not stored before.
@@ -236,25 +237,38 @@ pub struct StoredCase {
     pub verdict: String,
     pub answers: Json<Answers>,
     pub register: Json<Option<RegisterHit>>,
-    pub findings: Json<Vec<FindingBrief>>,
+    /// (code, title, severity, resolved) of each stored finding.
+    pub findings: Json<Vec<(String, String, Colour, bool)>>,
 }
 
-/// The next batch of cases after `after`, in id order (keyset pagination).
-pub async fn cases_after(
-    pool: &PgPool,
-    after: Option<Uuid>,
-    limit: i64,
-) -> sqlx::Result<Vec<StoredCase>> {
+impl StoredCase {
+    pub fn findings(&self) -> Vec<FindingBrief> {
+        self.findings
+            .0
+            .iter()
+            .map(|(code, title, severity, resolved)| FindingBrief {
+                code: code.clone(),
+                title: title.clone(),
+                severity: *severity,
+                resolved: *resolved,
+            })
+            .collect()
+    }
+}
+
+/// Every stored case, streamed by one query in one snapshot and in table order (a
+/// sequential scan): rows arrive as the caller reads them, so memory stays flat. A stored
+/// evaluation's findings carry long explanations; only the four fields compared are sent.
+pub fn stored_cases(pool: &PgPool) -> BoxStream<'_, sqlx::Result<StoredCase>> {
     sqlx::query_as(
         "SELECT id, coalesce(title, '') AS title, status, rulebook_version, verdict, answers,
                 coalesce(evaluation -> 'register', 'null'::jsonb) AS register,
-                coalesce(evaluation -> 'findings', '[]'::jsonb) AS findings
-         FROM assessments WHERE $1::uuid IS NULL OR id > $1 ORDER BY id LIMIT $2",
+                (SELECT coalesce(jsonb_agg(jsonb_build_array(
+                            f -> 'code', f -> 'title', f -> 'severity', f -> 'resolved')), '[]')
+                 FROM jsonb_array_elements(evaluation -> 'findings') f) AS findings
+         FROM assessments",
     )
-    .bind(after)
-    .bind(limit)
-    .fetch_all(pool)
-    .await
+    .fetch(pool)
 }
 
 /// A simulation in a list.

@@ -147,7 +147,7 @@ pub struct SimulationReport {
 
 impl SimulationReport {
     /// How many changed cases a report lists by name; the counts cover all of them.
-    pub const LISTED_CASES: usize = 2000;
+    pub const LISTED_CASES: usize = 1000;
 
     /// Whether the listing stops short of every case that changes colour.
     pub fn truncated(&self) -> bool {
@@ -236,6 +236,34 @@ impl SimulationBuilder {
         }
     }
 
+    /// Adds what another builder accumulated (cases evaluated in parallel), after this
+    /// builder's cases.
+    pub fn merge(&mut self, other: SimulationBuilder) {
+        let (r, o) = (&mut self.report, other.report);
+        r.cases += o.cases;
+        r.changed_colour += o.changed_colour;
+        r.changed_reasons += o.changed_reasons;
+        let room = SimulationReport::LISTED_CASES.saturating_sub(r.colour_changes.len());
+        r.colour_changes
+            .extend(o.colour_changes.into_iter().take(room));
+        for (key, n) in other.transitions {
+            *self.transitions.entry(key).or_default() += n;
+        }
+        for (key, t) in other.tallies {
+            let mine = self.tallies.entry(key).or_insert_with(|| FindingTally {
+                added: 0,
+                removed: 0,
+                resolved: 0,
+                reopened: 0,
+                ..t.clone()
+            });
+            mine.added += t.added;
+            mine.removed += t.removed;
+            mine.resolved += t.resolved;
+            mine.reopened += t.reopened;
+        }
+    }
+
     pub fn finish(mut self) -> SimulationReport {
         self.report.transitions = self
             .transitions
@@ -292,5 +320,87 @@ mod tests {
         assert_eq!(codes(&diff.reopened), ["b"]);
         assert!(FindingsDiff::between(&before, &before).is_empty());
         assert_eq!(diff.sentences().len(), 4);
+    }
+
+    #[test]
+    fn builders_merged_give_the_report_of_one_builder() {
+        use crate::domain::verdict::{BenefitLevel, Benefits, Evaluation};
+        let evaluation = |verdict: Colour, findings: &[FindingBrief]| Evaluation {
+            verdict,
+            baseline: Colour::Green,
+            baseline_reason: String::new(),
+            rulebook_version: "candidate".into(),
+            findings: findings
+                .iter()
+                .map(|f| crate::domain::verdict::Finding {
+                    code: f.code.clone(),
+                    severity: f.severity,
+                    resolved: f.resolved,
+                    question: String::new(),
+                    title: f.title.clone(),
+                    why: String::new(),
+                    source: String::new(),
+                    resolved_by: Vec::new(),
+                    remedy: String::new(),
+                    trigger: String::new(),
+                    hint: String::new(),
+                    established_by: Vec::new(),
+                    note: None,
+                })
+                .collect(),
+            benefits: Benefits {
+                level: BenefitLevel::Low,
+                reasons: Vec::new(),
+            },
+            research_stage: None,
+            register: None,
+            outlook: Vec::new(),
+        };
+        /// (verdict before, findings before, verdict after, findings after)
+        type Case = (Colour, Vec<FindingBrief>, Colour, Vec<FindingBrief>);
+        let cases: Vec<Case> = (0..9)
+            .map(|i| {
+                let a = brief("a", Colour::Orange, i % 2 == 0);
+                let b = brief("b", Colour::Red, false);
+                match i % 3 {
+                    0 => (Colour::Green, vec![], Colour::Orange, vec![a]),
+                    1 => (
+                        Colour::Orange,
+                        vec![a.clone()],
+                        Colour::Orange,
+                        vec![a, b.clone()],
+                    ),
+                    _ => (Colour::Red, vec![b.clone()], Colour::Red, vec![b]),
+                }
+            })
+            .collect();
+        let add = |builder: &mut SimulationBuilder, (i, c): (usize, &Case)| {
+            builder.add(
+                i.to_string(),
+                String::new(),
+                String::new(),
+                String::new(),
+                (c.0, &c.1),
+                &evaluation(c.2, &c.3),
+            );
+        };
+        let mut one = SimulationBuilder::new("candidate");
+        cases.iter().enumerate().for_each(|c| add(&mut one, c));
+        let (mut first, mut second) = (
+            SimulationBuilder::new("candidate"),
+            SimulationBuilder::new("candidate"),
+        );
+        cases
+            .iter()
+            .enumerate()
+            .take(4)
+            .for_each(|c| add(&mut first, c));
+        cases
+            .iter()
+            .enumerate()
+            .skip(4)
+            .for_each(|c| add(&mut second, c));
+        first.merge(second);
+        assert_eq!(first.finish(), one.finish());
     }
 }
