@@ -494,6 +494,9 @@ async fn a_draft_is_evaluated_with_the_active_rulebook_when_it_is_saved() {
     let page = app.get(&format!("/assessments/{id}")).await;
     page.assert_contains("Under the current rulebook");
     page.assert_contains("Saving the draft evaluates it with the current rulebook.");
+    // Its next steps are already those of the rulebook it will be evaluated with.
+    page.assert_contains("As the current rulebook asks");
+    page.assert_contains("Will researchers from the partner work in EU laboratories");
     app.save_step(&id, 2, &green_under_r1()[1]).await;
     let version: String =
         sqlx::query_scalar("SELECT rulebook_version FROM assessments WHERE id = $1::uuid")

@@ -102,6 +102,8 @@ struct CasePage {
     evaluation: Evaluation,
     counts: FindingCounts,
     next: NextSteps,
+    /// The next steps are the active rulebook's (an editable case computed by another version).
+    next_by_current: bool,
     /// The step that asks for mitigations, for the next steps' link.
     mitigations_step: usize,
     /// Set when the active rulebook would conclude otherwise.
@@ -181,7 +183,21 @@ async fn case_page(
         .await?;
     let answers = &case.assessment.answers.0;
     let evaluation = case.assessment.evaluation.0.clone();
-    let current = current_rulebook(state, &case.assessment).await?;
+    // The active rulebook's view of the same answers, when another version computed the case.
+    let active = state.active_rulebook().await?;
+    let now = (active.version() != evaluation.rulebook_version)
+        .then(|| verdict::evaluate(&active, answers, evaluation.register.as_ref()));
+    let current = now
+        .as_ref()
+        .and_then(|now| current_rulebook(active.version(), &evaluation, now));
+    let status = case.status();
+    let can_edit = s.role() == Role::Officer && status.is_editable();
+    // An editable case will be evaluated with the active rulebook when it is saved, so its
+    // next steps are the active rulebook's; a submitted one's are those it records.
+    let next = match (&now, can_edit) {
+        (Some(now), true) => next_steps(&active, now, answers.list(contract::MITIGATIONS)),
+        _ => next_steps(&rulebook, &evaluation, answers.list(contract::MITIGATIONS)),
+    };
     let all_comments = db::review::comments(state.pool(), id).await?;
     let view = |f: &Finding| FindingView {
         question_label: rulebook
@@ -214,7 +230,6 @@ async fn case_page(
         .map(|m| rulebook.mitigation_label(m))
         .collect();
     let submissions = db::review::submissions(state.pool(), id).await?;
-    let status = case.status();
     let institution = match case.project.institution_id {
         Some(i) => db::users::institution(state.pool(), i)
             .await?
@@ -244,8 +259,9 @@ async fn case_page(
         )
         .with_notice(notice(notice_code)),
         counts: evaluation.counts(),
-        next: next_steps(&rulebook, &evaluation, answers.list(contract::MITIGATIONS)),
-        mitigations_step: rulebook.step_of(contract::MITIGATIONS).map_or(1, |s| s + 1),
+        next,
+        next_by_current: now.is_some() && can_edit,
+        mitigations_step: active.step_of(contract::MITIGATIONS).map_or(1, |s| s + 1),
         current,
         open: evaluation
             .open_findings()
@@ -284,7 +300,7 @@ async fn case_page(
         changes: submission_changes(&rulebook, &submissions),
         submissions: submissions.len(),
         audit,
-        can_edit: s.role() == Role::Officer && status.is_editable(),
+        can_edit,
         can_comment: matches!(s.role(), Role::Officer | Role::Reviewer),
         can_review: s.role() == Role::Reviewer && status.awaits_review(),
         own_submission,
@@ -297,28 +313,23 @@ async fn case_page(
     })
 }
 
-/// The active rulebook's evaluation of the same answers, with the register match the
-/// case recorded, when the case was computed by another version and the result differs.
-async fn current_rulebook(
-    state: &AppState,
-    assessment: &Assessment,
-) -> AppResult<Option<CurrentRulebook>> {
-    let active = state.active_rulebook().await?;
-    let stored = &assessment.evaluation.0;
-    if active.version() == stored.rulebook_version {
-        return Ok(None);
-    }
-    let now = verdict::evaluate(&active, &assessment.answers.0, stored.register.as_ref());
+/// What the active rulebook concludes from the same answers, with the register match the
+/// case recorded, when that differs from the stored evaluation.
+fn current_rulebook(
+    version: &str,
+    stored: &Evaluation,
+    now: &Evaluation,
+) -> Option<CurrentRulebook> {
     let diff = FindingsDiff::between(&stored.briefs(), &now.briefs());
     if diff.is_empty() && now.verdict == stored.verdict {
-        return Ok(None);
+        return None;
     }
-    Ok(Some(CurrentRulebook {
-        version: active.version().to_owned(),
+    Some(CurrentRulebook {
+        version: version.to_owned(),
         verdict: now.verdict,
         changes_colour: now.verdict != stored.verdict,
         reasons: diff.sentences(),
-    }))
+    })
 }
 
 async fn case_get(
