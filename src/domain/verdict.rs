@@ -200,12 +200,16 @@ pub fn evaluate(
                 remedy: rule.remedy.clone(),
                 trigger: join_triggers(&triggers),
                 hint: String::new(),
-                note: established_note(
-                    rulebook,
-                    &rule.established_by,
-                    mitigations,
-                    &format!("the fact is still missing ({})", join_triggers(&triggers)),
-                ),
+                note: (!rule.established_by.is_empty())
+                    .then(|| {
+                        established_note(
+                            rulebook,
+                            &rule.established_by,
+                            mitigations,
+                            &format!("the fact is still missing ({})", join_triggers(&triggers)),
+                        )
+                    })
+                    .flatten(),
                 established_by: rule.established_by.clone(),
             });
         }
