@@ -250,7 +250,8 @@ type RuleCase = (
     Colour,
 );
 
-fn rule_cases() -> Vec<RuleCase> {
+/// Cases that hold alike under revision 1 and revision 2.
+fn shared_rule_cases() -> Vec<RuleCase> {
     use Colour::{Green as G, Orange as O, Red as R};
     let all_mitigations = json!(ALL_MITIGATIONS);
     vec![
@@ -893,18 +894,6 @@ fn rule_cases() -> Vec<RuleCase> {
             O,
         ),
         (
-            "unknown partner, screened",
-            vec![
-                ("partner_funding", json!(["unknown"])),
-                ("mitigations", json!(["affiliation_screening"])),
-            ],
-            None,
-            "unknown_partner",
-            O,
-            true,
-            G,
-        ),
-        (
             "register contradicts a no",
             vec![],
             Some(&["military_links"]),
@@ -914,6 +903,25 @@ fn rule_cases() -> Vec<RuleCase> {
             O,
         ),
     ]
+}
+
+fn rule_cases() -> Vec<RuleCase> {
+    use Colour::{Green as G, Orange as O};
+    let mut cases = shared_rule_cases();
+    // Revision 1 only: a screening resolves an unidentified partner (revision 2 refuses that).
+    cases.extend(vec![(
+        "unknown partner, screened",
+        vec![
+            ("partner_funding", json!(["unknown"])),
+            ("mitigations", json!(["affiliation_screening"])),
+        ],
+        None,
+        "unknown_partner",
+        O,
+        true,
+        G,
+    )]);
+    cases
 }
 
 #[test]
@@ -1428,6 +1436,7 @@ fn eval2(changes: &[(&'static str, Value)]) -> Evaluation {
     eval2_with(changes, None)
 }
 
+/// Revision 2: the shared cases and a case for every new and revised rule.
 fn rule_cases_r2() -> Vec<RuleCase> {
     use Colour::{Green as G, Orange as O, Red as R};
     let all = json!(ALL_MITIGATIONS_R2);
@@ -1438,76 +1447,8 @@ fn rule_cases_r2() -> Vec<RuleCase> {
         base.extend(more);
         base
     };
-    vec![
-        // ---- red
-        (
-            "restricted list answered yes",
-            vec![("partner_restricted_list", json!("yes"))],
-            None,
-            "restricted_list",
-            R,
-            false,
-            R,
-        ),
-        (
-            "restricted list from the register",
-            vec![],
-            Some(&["restricted_list"][..]),
-            "restricted_list",
-            R,
-            false,
-            R,
-        ),
-        (
-            "restricted list is never mitigated",
-            vec![
-                ("partner_restricted_list", json!("yes")),
-                ("mitigations", all.clone()),
-            ],
-            None,
-            "restricted_list",
-            R,
-            false,
-            R,
-        ),
-        (
-            "military links in a dual-use sub-area",
-            vec![
-                ("area", json!("ai")),
-                ("sub_area", json!("ai_chips")),
-                ("partner_military_links", json!("yes")),
-            ],
-            None,
-            "military_links_dual_use",
-            R,
-            false,
-            R,
-        ),
-        (
-            "military links with dual-use potential",
-            vec![
-                ("partner_military_links", json!("yes")),
-                ("dual_use_potential", json!("yes")),
-            ],
-            None,
-            "military_links_dual_use",
-            R,
-            false,
-            R,
-        ),
-        (
-            "defence-affiliated partner in a dual-use sub-area",
-            vec![
-                ("area", json!("brain")),
-                ("sub_area", json!("brain_computer_interface")),
-                ("partner_type", json!("defence_affiliated")),
-            ],
-            None,
-            "military_links_dual_use",
-            R,
-            false,
-            R,
-        ),
+    let mut cases = shared_rule_cases();
+    cases.extend(vec![
         (
             "revised: military links, dual use unknown",
             vec![
@@ -1567,49 +1508,10 @@ fn rule_cases_r2() -> Vec<RuleCase> {
             R,
         ),
         (
-            "intended military use",
-            vec![("intended_military_use", json!("yes"))],
-            None,
-            "intended_military_use",
-            R,
-            false,
-            R,
-        ),
-        (
             "revised: surveillance use intended or foreseeable",
             vec![("surveillance_use", json!("yes"))],
             None,
             "surveillance_use",
-            R,
-            false,
-            R,
-        ),
-        (
-            "germline editing",
-            vec![("germline_editing", json!("yes"))],
-            None,
-            "germline_editing",
-            R,
-            false,
-            R,
-        ),
-        (
-            "controlled items, licence not applied",
-            vec![
-                ("export_controlled_items", json!("yes")),
-                ("export_licence", json!("not_applied")),
-            ],
-            None,
-            "export_without_licence",
-            R,
-            false,
-            R,
-        ),
-        (
-            "controlled items, licence unanswered",
-            vec![("export_controlled_items", json!("yes"))],
-            None,
-            "export_without_licence",
             R,
             false,
             R,
@@ -1642,102 +1544,11 @@ fn rule_cases_r2() -> Vec<RuleCase> {
             false,
             R,
         ),
-        // ---- orange, never resolved
         (
             "revised: military links outside dual use, dual use assessed",
             vec![("partner_military_links", json!("yes"))],
             None,
             "military_links",
-            O,
-            false,
-            O,
-        ),
-        (
-            "military links outside dual use are never mitigated",
-            vec![
-                ("partner_military_links", json!("yes")),
-                ("mitigations", all.clone()),
-            ],
-            None,
-            "military_links",
-            O,
-            false,
-            O,
-        ),
-        (
-            "controlled items, licence applied for",
-            vec![
-                ("export_controlled_items", json!("yes")),
-                ("export_licence", json!("applied")),
-            ],
-            None,
-            "export_licence_pending",
-            O,
-            false,
-            O,
-        ),
-        (
-            "pressure signs",
-            vec![
-                ("pressure_signs", json!("yes")),
-                ("mitigations", all.clone()),
-            ],
-            None,
-            "pressure_signs",
-            O,
-            false,
-            O,
-        ),
-        (
-            "no equal access",
-            vec![("equal_access", json!("none"))],
-            None,
-            "no_equal_access",
-            O,
-            false,
-            O,
-        ),
-        (
-            "publication not free",
-            vec![("publication_freedom", json!("no"))],
-            None,
-            "publication_restricted",
-            O,
-            false,
-            O,
-        ),
-        (
-            "no IPR agreement",
-            vec![("ipr_agreement", json!("none"))],
-            None,
-            "ipr_not_signed",
-            O,
-            false,
-            O,
-        ),
-        (
-            "draft IPR agreement",
-            vec![("ipr_agreement", json!("draft"))],
-            None,
-            "ipr_not_signed",
-            O,
-            false,
-            O,
-        ),
-        (
-            "unfair contribution",
-            vec![("fair_contribution", json!("no"))],
-            None,
-            "unfair_contribution",
-            O,
-            false,
-            O,
-        ),
-        (
-            "unequal mobility",
-            vec![("mobility_equal", json!("no"))],
-            None,
-            "unequal_mobility",
             O,
             false,
             O,
@@ -1832,15 +1643,6 @@ fn rule_cases_r2() -> Vec<RuleCase> {
             O,
         ),
         (
-            "blank partner name",
-            vec![("partner_name", json!("   "))],
-            None,
-            "unknown_partner",
-            O,
-            false,
-            O,
-        ),
-        (
             "revised: partner funding not known, screening ticked",
             vec![
                 ("partner_funding", json!(["nsfc", "unknown"])),
@@ -1848,67 +1650,6 @@ fn rule_cases_r2() -> Vec<RuleCase> {
             ],
             None,
             "unknown_partner",
-            O,
-            false,
-            O,
-        ),
-        // ---- orange, resolved by mitigations
-        (
-            "dual-use potential, open",
-            vec![
-                ("dual_use_potential", json!("yes")),
-                ("mitigations", json!(["export_control_check"])),
-            ],
-            None,
-            "dual_use_potential",
-            O,
-            false,
-            O,
-        ),
-        (
-            "dual-use potential, mitigated",
-            vec![
-                ("dual_use_potential", json!("yes")),
-                (
-                    "mitigations",
-                    json!(["export_control_check", "access_controls"]),
-                ),
-            ],
-            None,
-            "dual_use_potential",
-            O,
-            true,
-            G,
-        ),
-        (
-            "talent programme, open",
-            vec![("talent_programme", json!("yes"))],
-            None,
-            "talent_programme",
-            O,
-            false,
-            O,
-        ),
-        (
-            "talent programme, mitigated",
-            vec![
-                ("talent_programme", json!("yes")),
-                (
-                    "mitigations",
-                    json!(["affiliation_screening", "access_controls"]),
-                ),
-            ],
-            None,
-            "talent_programme",
-            O,
-            true,
-            G,
-        ),
-        (
-            "talent programme from the register",
-            vec![],
-            Some(&["talent_programme"][..]),
-            "talent_programme",
             O,
             false,
             O,
@@ -1959,136 +1700,6 @@ fn rule_cases_r2() -> Vec<RuleCase> {
             ],
             None,
             "personal_incentives",
-            O,
-            true,
-            G,
-        ),
-        (
-            "personal data, open",
-            vec![
-                ("personal_data", json!("yes")),
-                ("mitigations", json!(["legal_compliance_review"])),
-            ],
-            None,
-            "personal_data",
-            O,
-            false,
-            O,
-        ),
-        (
-            "personal data, mitigated",
-            vec![
-                ("personal_data", json!("yes")),
-                (
-                    "mitigations",
-                    json!(["legal_compliance_review", "data_management_plan"]),
-                ),
-            ],
-            None,
-            "personal_data",
-            O,
-            true,
-            G,
-        ),
-        (
-            "human genetic resources, two of three",
-            vec![
-                ("human_genetic_resources", json!("yes")),
-                (
-                    "mitigations",
-                    json!(["legal_compliance_review", "data_management_plan"]),
-                ),
-            ],
-            None,
-            "human_genetic_resources",
-            O,
-            false,
-            O,
-        ),
-        (
-            "human genetic resources, mitigated",
-            vec![
-                ("human_genetic_resources", json!("yes")),
-                (
-                    "mitigations",
-                    json!([
-                        "legal_compliance_review",
-                        "data_management_plan",
-                        "ethics_approval"
-                    ]),
-                ),
-            ],
-            None,
-            "human_genetic_resources",
-            O,
-            true,
-            G,
-        ),
-        (
-            "scientific data export, open",
-            vec![("scientific_data_in_china", json!("yes"))],
-            None,
-            "scientific_data_export",
-            O,
-            false,
-            O,
-        ),
-        (
-            "scientific data export, mitigated",
-            vec![
-                ("scientific_data_in_china", json!("yes")),
-                (
-                    "mitigations",
-                    json!(["legal_compliance_review", "data_management_plan"]),
-                ),
-            ],
-            None,
-            "scientific_data_export",
-            O,
-            true,
-            G,
-        ),
-        (
-            "important data, open",
-            vec![("important_data", json!("yes"))],
-            None,
-            "important_data",
-            O,
-            false,
-            O,
-        ),
-        (
-            "important data, mitigated",
-            vec![
-                ("important_data", json!("yes")),
-                (
-                    "mitigations",
-                    json!(["legal_compliance_review", "data_management_plan"]),
-                ),
-            ],
-            None,
-            "important_data",
-            O,
-            true,
-            G,
-        ),
-        (
-            "data localisation, open",
-            vec![("data_stored_in_china_only", json!("yes"))],
-            None,
-            "data_localisation",
-            O,
-            false,
-            O,
-        ),
-        (
-            "data localisation, mitigated",
-            vec![
-                ("data_stored_in_china_only", json!("yes")),
-                ("mitigations", json!(["data_management_plan"])),
-            ],
-            None,
-            "data_localisation",
             O,
             true,
             G,
@@ -2173,82 +1784,6 @@ fn rule_cases_r2() -> Vec<RuleCase> {
             G,
         ),
         (
-            "human subjects without approval",
-            vec![
-                ("human_subjects", json!("yes")),
-                ("ethics_approval_both", json!("no")),
-            ],
-            None,
-            "ethics_approval_missing",
-            O,
-            false,
-            O,
-        ),
-        (
-            "human subjects, approval as mitigation",
-            vec![
-                ("human_subjects", json!("yes")),
-                ("ethics_approval_both", json!("no")),
-                ("mitigations", json!(["ethics_approval"])),
-            ],
-            None,
-            "ethics_approval_missing",
-            O,
-            true,
-            G,
-        ),
-        (
-            "non-human primates, open",
-            vec![(
-                "animal_research",
-                json!(["non_human_primates", "other_vertebrates"]),
-            )],
-            None,
-            "non_human_primates",
-            O,
-            false,
-            O,
-        ),
-        (
-            "non-human primates, mitigated",
-            vec![
-                ("animal_research", json!(["non_human_primates"])),
-                ("mitigations", json!(["ethics_approval"])),
-            ],
-            None,
-            "non_human_primates",
-            O,
-            true,
-            G,
-        ),
-        (
-            "sensitive topics, one of two",
-            vec![
-                ("sensitive_topics", json!("yes")),
-                ("mitigations", json!(["interference_briefing"])),
-            ],
-            None,
-            "sensitive_topics",
-            O,
-            false,
-            O,
-        ),
-        (
-            "sensitive topics, mitigated",
-            vec![
-                ("sensitive_topics", json!("yes")),
-                (
-                    "mitigations",
-                    json!(["interference_briefing", "exit_strategy"]),
-                ),
-            ],
-            None,
-            "sensitive_topics",
-            O,
-            true,
-            G,
-        ),
-        (
             "new: exposure to countermeasures, one of two",
             vec![
                 ("sanctions_exposure", json!("yes")),
@@ -2276,112 +1811,6 @@ fn rule_cases_r2() -> Vec<RuleCase> {
             G,
         ),
         (
-            "dependency, open",
-            vec![("dependency", json!("yes"))],
-            None,
-            "dependency",
-            O,
-            false,
-            O,
-        ),
-        (
-            "dependency, mitigated",
-            vec![
-                ("dependency", json!("yes")),
-                ("mitigations", json!(["diversification"])),
-            ],
-            None,
-            "dependency",
-            O,
-            true,
-            G,
-        ),
-        (
-            "shared IT, open",
-            vec![("shared_it_systems", json!("yes"))],
-            None,
-            "shared_it_systems",
-            O,
-            false,
-            O,
-        ),
-        (
-            "shared IT, mitigated",
-            vec![
-                ("shared_it_systems", json!("yes")),
-                ("mitigations", json!(["access_controls"])),
-            ],
-            None,
-            "shared_it_systems",
-            O,
-            true,
-            G,
-        ),
-        (
-            "partial access, open",
-            vec![("equal_access", json!("partial"))],
-            None,
-            "partial_access",
-            O,
-            false,
-            O,
-        ),
-        (
-            "partial access, mitigated",
-            vec![
-                ("equal_access", json!("partial")),
-                ("mitigations", json!(["data_management_plan"])),
-            ],
-            None,
-            "partial_access",
-            O,
-            true,
-            G,
-        ),
-        (
-            "local rules not checked, open",
-            vec![("local_rules_checked", json!("no"))],
-            None,
-            "local_rules_not_checked",
-            O,
-            false,
-            O,
-        ),
-        (
-            "local rules not checked, mitigated",
-            vec![
-                ("local_rules_checked", json!("no")),
-                ("mitigations", json!(["legal_compliance_review"])),
-            ],
-            None,
-            "local_rules_not_checked",
-            O,
-            true,
-            G,
-        ),
-        (
-            "affiliations undisclosed, open",
-            vec![("affiliations_disclosed", json!("no"))],
-            None,
-            "affiliations_undisclosed",
-            O,
-            false,
-            O,
-        ),
-        (
-            "affiliations undisclosed, mitigated",
-            vec![
-                ("affiliations_disclosed", json!("no")),
-                ("mitigations", json!(["affiliation_screening"])),
-            ],
-            None,
-            "affiliations_undisclosed",
-            O,
-            true,
-            G,
-        ),
-        // ---- register conflicts (generated by the engine for every register flag)
-        (
             "register contradicts a no on military links",
             vec![],
             Some(&["military_links"][..]),
@@ -2408,7 +1837,8 @@ fn rule_cases_r2() -> Vec<RuleCase> {
             false,
             O,
         ),
-    ]
+    ]);
+    cases
 }
 
 /// Every question of revision 2 with a "not yet cleared" rule: how it is left unknown,
