@@ -408,6 +408,20 @@ impl Rulebook {
         &self.data.settings
     }
 
+    /// Whether some mitigation resolves a "not yet cleared" finding (revision 1 lets a
+    /// screening do so; revision 2 lets only an answer clear a missing fact).
+    pub fn mitigations_resolve_unknowns(&self) -> bool {
+        self.steps()
+            .iter()
+            .flat_map(|s| &s.questions)
+            .filter_map(|q| q.unknown.as_ref())
+            .any(|u| !u.resolved_by.is_empty())
+            || self
+                .rules()
+                .iter()
+                .any(|r| r.code.starts_with(UNKNOWN_CODE_PREFIX) && !r.resolved_by.is_empty())
+    }
+
     pub fn area(&self, code: &str) -> Option<&Area> {
         self.data.areas.iter().find(|a| a.code == code)
     }
@@ -976,6 +990,12 @@ mod tests {
         {
             assert!(rule.resolved_by.is_empty(), "rule `{}`", rule.code);
         }
+        assert!(!r2.mitigations_resolve_unknowns());
+        assert!(
+            Rulebook::parse(R1)
+                .expect("r1")
+                .mitigations_resolve_unknowns()
+        );
     }
 
     #[test]
