@@ -68,11 +68,46 @@ const FIELDS: [(&str, &str); 20] = [
 ];
 
 const WORDS: [&str; 40] = [
-    "Huarui", "Zhongke", "Tianyi", "Hengtong", "Jinghua", "Xinda", "Kunlun", "Haiyang",
-    "Changfeng", "Ruixin", "Dongfang", "Huaxin", "Yuanwang", "Tianhe", "Guoxin", "Zhiyuan",
-    "Shenghong", "Lingyun", "Xinghai", "Boyuan", "Hongda", "Jiayu", "Minghao", "Qiancheng",
-    "Ruida", "Sanjiang", "Taiji", "Weiye", "Xianfeng", "Yongxin", "Zhongtian", "Anheng",
-    "Baoli", "Chuangxin", "Dingsheng", "Fengyuan", "Guangda", "Haitai", "Jinqiao", "Longxin",
+    "Huarui",
+    "Zhongke",
+    "Tianyi",
+    "Hengtong",
+    "Jinghua",
+    "Xinda",
+    "Kunlun",
+    "Haiyang",
+    "Changfeng",
+    "Ruixin",
+    "Dongfang",
+    "Huaxin",
+    "Yuanwang",
+    "Tianhe",
+    "Guoxin",
+    "Zhiyuan",
+    "Shenghong",
+    "Lingyun",
+    "Xinghai",
+    "Boyuan",
+    "Hongda",
+    "Jiayu",
+    "Minghao",
+    "Qiancheng",
+    "Ruida",
+    "Sanjiang",
+    "Taiji",
+    "Weiye",
+    "Xianfeng",
+    "Yongxin",
+    "Zhongtian",
+    "Anheng",
+    "Baoli",
+    "Chuangxin",
+    "Dingsheng",
+    "Fengyuan",
+    "Guangda",
+    "Haitai",
+    "Jinqiao",
+    "Longxin",
 ];
 
 const KINDS: [(&str, &str); 5] = [
@@ -91,7 +126,8 @@ fn generated(n: usize) -> Vec<Entry> {
         let (place, place_cn) = PLACES[i % PLACES.len()];
         let (field, field_cn) = FIELDS[(i / PLACES.len()) % FIELDS.len()];
         let word = WORDS[(i / (PLACES.len() * FIELDS.len())) % WORDS.len()];
-        let (kind, kind_cn) = KINDS[(i / (PLACES.len() * FIELDS.len() * WORDS.len())) % KINDS.len()];
+        let (kind, kind_cn) =
+            KINDS[(i / (PLACES.len() * FIELDS.len() * WORDS.len())) % KINDS.len()];
         let serial = i / (PLACES.len() * FIELDS.len() * WORDS.len() * KINDS.len());
         let name = if serial == 0 {
             format!("{place} {word} {field} {kind}")
@@ -103,7 +139,14 @@ fn generated(n: usize) -> Vec<Entry> {
             list: List::UsCsl,
             names: vec![
                 Name {
-                    name: format!("{place_cn}{word}{field_cn}{kind_cn}{}", if serial == 0 { String::new() } else { serial.to_string() }),
+                    name: format!(
+                        "{place_cn}{word}{field_cn}{kind_cn}{}",
+                        if serial == 0 {
+                            String::new()
+                        } else {
+                            serial.to_string()
+                        }
+                    ),
                     kind: NameKind::Chinese,
                 },
                 Name {
@@ -138,15 +181,30 @@ fn typed_mix(curated: &[Entry], generated: &[Entry]) -> Vec<String> {
         for (name, _) in e.all_names() {
             mix.push(name.to_owned());
             mix.push(format!("{name}, School of Physics"));
-            mix.push(format!("State Key Laboratory of Optics, {name}, Beijing, P.R. China"));
+            mix.push(format!(
+                "State Key Laboratory of Optics, {name}, Beijing, P.R. China"
+            ));
             mix.push(format!("{name}物理学院"));
-            mix.push(name.replacen("Institute", "Insitute", 1).replacen("University", "Univeristy", 1));
+            mix.push(name.replacen("Institute", "Insitute", 1).replacen(
+                "University",
+                "Univeristy",
+                1,
+            ));
         }
     }
     for look_alike in [
-        "Xi'an Technological University", "西安工业大学", "Harbin Normal University", "Beijing Jiaotong University",
-        "沈阳理工大学", "Nanjing Tech University", "Tianjin University", "Peking University", "Fudan University",
-        "University of Amsterdam", "Technische Universität München", "Chinese Academy of Social Sciences",
+        "Xi'an Technological University",
+        "西安工业大学",
+        "Harbin Normal University",
+        "Beijing Jiaotong University",
+        "沈阳理工大学",
+        "Nanjing Tech University",
+        "Tianjin University",
+        "Peking University",
+        "Fudan University",
+        "University of Amsterdam",
+        "Technische Universität München",
+        "Chinese Academy of Social Sciences",
     ] {
         mix.push(look_alike.to_owned());
         mix.push(format!("Department of Chemistry, {look_alike}"));
@@ -185,14 +243,26 @@ fn write_csl(n: usize, path: &str) {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(at) = args.iter().position(|a| a == "--csl") {
-        let n: usize = args.get(at + 1).and_then(|v| v.parse().ok()).unwrap_or(20_000);
-        let path = args.get(at + 2).cloned().unwrap_or_else(|| "csl.csv".to_owned());
+        let n: usize = args
+            .get(at + 1)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(20_000);
+        let path = args
+            .get(at + 2)
+            .cloned()
+            .unwrap_or_else(|| "csl.csv".to_owned());
         write_csl(n, &path);
         return;
     }
-    let curated = formats::parse(CURATED.as_bytes()).expect("the curated register").entries;
+    let curated = formats::parse(CURATED.as_bytes())
+        .expect("the curated register")
+        .entries;
     let generated = generated(50_000 - curated.len() * 4);
-    let names: usize = curated.iter().chain(&generated).map(|e| 1 + e.names.len()).sum();
+    let names: usize = curated
+        .iter()
+        .chain(&generated)
+        .map(|e| 1 + e.names.len())
+        .sum();
     let mut entries = curated.clone();
     entries.extend(generated.iter().cloned());
     let started = Instant::now();

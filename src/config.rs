@@ -56,6 +56,19 @@ pub enum Command {
     /// Manage institutions.
     #[command(subcommand)]
     Institution(InstitutionCommand),
+    /// Work with rulebook versions.
+    #[command(subcommand)]
+    Rulebook(RulebookCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulebookCommand {
+    /// Evaluate every stored case under a candidate rulebook and report what would change
+    /// (nothing is stored or activated).
+    Diff {
+        /// The candidate rulebook (TOML).
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]

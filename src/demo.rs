@@ -11,7 +11,7 @@ use crate::db;
 use crate::db::demo::DemoCase;
 use crate::domain::answers::{AnswerValue, Answers};
 use crate::domain::contract;
-use crate::domain::rulebook::QuestionKind;
+use crate::domain::rulebook::{QuestionKind, Rulebook};
 use crate::domain::verdict::{asked_answers, evaluate_screened};
 use crate::screening::grouping_key;
 use crate::state::{AppState, register_hits};
@@ -175,8 +175,7 @@ fn pick<'a, T>(rng: &mut fastrand::Rng, items: &'a [T]) -> &'a T {
 }
 
 /// Answers of one generated case: mostly careful, with some gaps and some red flags.
-fn answers(state: &AppState, rng: &mut fastrand::Rng) -> Answers {
-    let rulebook = state.rulebook();
+fn answers(state: &AppState, rulebook: &Rulebook, rng: &mut fastrand::Rng) -> Answers {
     let mut a = Answers::default();
     let area = pick(rng, rulebook.areas());
     let sub = pick(rng, &area.sub_areas);
@@ -215,6 +214,7 @@ fn answers(state: &AppState, rng: &mut fastrand::Rng) -> Answers {
                         | "fair_contribution"
                         | "mobility_equal"
                         | "ethics_approval_both"
+                        | "specialist_review"
                 );
                 let roll = if careful { 0.5 } else { rng.f64() };
                 let v = if roll < 0.06 {
@@ -273,6 +273,9 @@ fn answers(state: &AppState, rng: &mut fastrand::Rng) -> Answers {
                 if q.id == "partner_funding" {
                     chosen.retain(|v| v != "military_defence" || rng.f64() < 0.2);
                 }
+                if q.id == "visitor_funding" {
+                    chosen.retain(|v| v != "military_sponsor" || rng.f64() < 0.2);
+                }
                 AnswerValue::Many(chosen)
             }
             QuestionKind::Text => continue,
@@ -308,8 +311,17 @@ fn answers(state: &AppState, rng: &mut fastrand::Rng) -> Answers {
     asked_answers(rulebook, &a)
 }
 
-/// Fills the database with `n` cases; returns how many were written.
-pub async fn seed(state: &AppState, n: usize, seed: u64) -> anyhow::Result<usize> {
+/// Fills the database with `n` cases evaluated with `rulebook` (the configured one, which
+/// need not be the active one: demo cases of an older revision show what a newer changes);
+/// returns how many were written.
+pub async fn seed(
+    state: &AppState,
+    rulebook: &Rulebook,
+    n: usize,
+    seed: u64,
+) -> anyhow::Result<usize> {
+    // The cases refer to the rulebook version that computed them.
+    db::rulebooks::record(state.pool(), rulebook, None).await?;
     let accounts = accounts(state).await?;
     let mut rng = fastrand::Rng::with_seed(seed);
     let now = OffsetDateTime::now_utc();
@@ -320,16 +332,16 @@ pub async fn seed(state: &AppState, n: usize, seed: u64) -> anyhow::Result<usize
         for _ in 0..batch {
             let (institution_id, officer_id) = *pick(&mut rng, &accounts.institutions);
             let reviewer_id = *pick(&mut rng, &accounts.reviewers);
-            let answers = answers(state, &mut rng);
+            let answers = answers(state, rulebook, &mut rng);
             let register = state.register_now();
             let hits = answers
                 .text(contract::PARTNER_NAME)
                 .map(|p| register_hits(&register.screen(p), &[]))
                 .unwrap_or_default();
-            let evaluation = evaluate_screened(state.rulebook(), &answers, &hits);
+            let evaluation = evaluate_screened(rulebook, &answers, &hits);
             let area_name = answers
                 .text(contract::SUB_AREA)
-                .and_then(|s| state.rulebook().sub_area(s))
+                .and_then(|s| rulebook.sub_area(s))
                 .map_or_else(String::new, |(_, s)| s.name.to_lowercase());
             let partner = answers
                 .text(contract::PARTNER_NAME)

@@ -10,6 +10,7 @@ pub mod domain;
 pub mod error;
 pub mod screening;
 pub mod services;
+pub mod simulation;
 pub mod state;
 pub mod web;
 

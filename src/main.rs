@@ -12,7 +12,9 @@ use tracing_subscriber::EnvFilter;
 
 use std::net::SocketAddr;
 
-use triage::config::{Cli, Command, DatabaseArgs, InstitutionCommand, UserCommand};
+use triage::config::{
+    Cli, Command, DatabaseArgs, InstitutionCommand, RulebookCommand, UserCommand,
+};
 use triage::db::audit::{Actor, Entry};
 use triage::db::embedded::EmbeddedPostgres;
 use triage::domain::account::NewUserInput;
@@ -42,6 +44,10 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Some(Command::Rulebook(RulebookCommand::Diff { file })) = &cli.command {
+        // A bad candidate is refused before a database is started or reached.
+        read_candidate(file)?;
+    }
     let rulebook = load_rulebook(&cli.database)?;
     let (pool, embedded) = connect(&cli.database).await?;
     let runtime = RuntimeConfig {
@@ -88,6 +94,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Institution(InstitutionCommand::Add { name }) => {
             add_institution(&pool, rulebook, runtime, &name).await
         }
+        Command::Rulebook(RulebookCommand::Diff { file }) => rulebook_diff(&pool, &file).await,
     };
     pool.close().await;
     if let Some(pg) = embedded
@@ -237,7 +244,9 @@ async fn import_register(
 
 async fn rescreen(pool: &PgPool, rulebook: Rulebook, runtime: RuntimeConfig) -> anyhow::Result<()> {
     let state = AppState::prepare(pool.clone(), rulebook, runtime).await?;
-    let revision = db::register::revision(state.pool()).await?.unwrap_or_default();
+    let revision = db::register::revision(state.pool())
+        .await?
+        .unwrap_or_default();
     let mut tx = state.pool().begin().await?;
     db::screening::queue(&mut tx, revision).await?;
     tx.commit().await?;
@@ -250,7 +259,9 @@ async fn rescreen(pool: &PgPool, rulebook: Rulebook, runtime: RuntimeConfig) -> 
             started.elapsed().as_secs_f64(),
             outcome.changed
         ),
-        None => println!("another server is already re-screening; its progress is on the administration page"),
+        None => println!(
+            "another server is already re-screening; its progress is on the administration page"
+        ),
     }
     Ok(())
 }
@@ -367,13 +378,34 @@ async fn seed_demo(
     cases: usize,
     seed: u64,
 ) -> anyhow::Result<()> {
+    let configured = rulebook.clone();
     let state = AppState::prepare(pool.clone(), rulebook, runtime).await?;
     let started = std::time::Instant::now();
-    let n = triage::demo::seed(&state, cases, seed).await?;
+    let n = triage::demo::seed(&state, &configured, cases, seed).await?;
     println!(
-        "seeded {n} demo cases in {:.1} s; demo accounts officer1..5@triage.demo, reviewer1..2@triage.demo, admin@triage.demo, password {:?}",
+        "seeded {n} demo cases under rulebook {} in {:.1} s; demo accounts officer1..5@triage.demo, reviewer1..2@triage.demo, admin@triage.demo, password {:?}",
+        configured.version(),
         started.elapsed().as_secs_f64(),
         triage::demo::DEMO_PASSWORD
     );
+    Ok(())
+}
+
+fn read_candidate(file: &std::path::Path) -> anyhow::Result<Rulebook> {
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("reading rulebook {}", file.display()))?;
+    Rulebook::parse(&text).with_context(|| format!("{} is refused", file.display()))
+}
+
+/// `triage rulebook diff FILE`: a bad file is refused naming the entries at fault; a valid
+/// one is simulated over every stored case, and nothing is recorded or activated.
+async fn rulebook_diff(pool: &PgPool, file: &std::path::Path) -> anyhow::Result<()> {
+    let candidate = read_candidate(file)?;
+    db::MIGRATOR.run(pool).await.context("running migrations")?;
+    let active = db::rulebooks::active(pool)
+        .await?
+        .map_or_else(|| "none yet".to_owned(), |a| a.version);
+    let report = triage::simulation::simulate(pool, Arc::new(candidate)).await?;
+    print!("{}", triage::simulation::text_report(&report, &active));
     Ok(())
 }

@@ -1,4 +1,6 @@
 //! Shared application state: the pool, the active rulebook and a cached register.
+//! Both the active rulebook and the register are facts in the database; each app
+//! server caches them and checks a cheap revision before use.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -13,6 +15,7 @@ use anyhow::Context as _;
 use sqlx::PgPool;
 
 use crate::db;
+use crate::db::audit::{Actor, Entry as AuditEntry};
 use crate::db::screening::IdentityRow;
 use crate::domain::answers::Answers;
 use crate::domain::contract;
@@ -22,8 +25,10 @@ use crate::domain::verdict::{
 };
 use crate::screening::{Certainty, Entry, Hit, Register, Screening};
 
-/// The rulebook shipped with the program.
+/// The rulebook shipped with the program (revision 2).
 pub const DEFAULT_RULEBOOK: &str = include_str!("../rulebook/rulebook.toml");
+/// Revision 1, kept so that it can be configured again (demonstrations, tests).
+pub const RULEBOOK_R1: &str = include_str!("../rulebook/eu-knoc-2021-r1.toml");
 /// The curated partner register shipped with the program, loaded on first start and
 /// again when a new release ships a changed one (unless an administrator imported
 /// their own curated register since).
@@ -116,7 +121,9 @@ struct Inner {
     config: RuntimeConfig,
     users: TtlCache<Uuid, Option<User>>,
     dashboards: TtlCache<String, Arc<Vec<DashboardFigure>>>,
-    rulebook: Arc<Rulebook>,
+    /// The active rulebook and the activation it was loaded at. An administrator may
+    /// activate another version on any app server, so the activation is checked before use.
+    active: RwLock<(i64, Arc<Rulebook>)>,
     /// The register and the import revision it was loaded at. Another app server may
     /// import a new register, so the revision is checked before each use.
     register: RwLock<(Option<i64>, Arc<Register>)>,
@@ -125,8 +132,9 @@ struct Inner {
 }
 
 impl AppState {
-    /// Migrates the database, records the rulebook version, loads the default register
-    /// into an empty database and builds the state. Used alike by `main` and the tests.
+    /// Migrates the database, records the configured rulebook (activating it when it was
+    /// never active before), loads the default register into an empty database and builds
+    /// the state. Used alike by `main` and the tests.
     pub async fn prepare(
         pool: PgPool,
         rulebook: Rulebook,
@@ -140,7 +148,7 @@ impl AppState {
             .migrate()
             .await
             .context("creating the session table")?;
-        db::rulebooks::record_active(&pool, &rulebook)
+        let activation = activate_at_start(&pool, &rulebook)
             .await
             .context("recording the rulebook version")?;
         crate::services::register::ensure_built_in(&pool)
@@ -150,17 +158,20 @@ impl AppState {
         let register = Register::new(db::register::load_all(&pool).await?);
         let rulebook = Arc::new(rulebook);
         let rulebooks = HashMap::from([(rulebook.version().to_owned(), rulebook.clone())]);
-        Ok(AppState {
+        let state = AppState {
             inner: Arc::new(Inner {
                 pool,
                 config,
                 users: TtlCache::new(SHORT_CACHE),
                 dashboards: TtlCache::new(DASHBOARD_CACHE),
-                rulebook,
+                // Filled by `load_active` below: the active version may be another one.
+                active: RwLock::new((i64::MIN, rulebook)),
                 register: RwLock::new((revision, Arc::new(register))),
                 rulebooks: Mutex::new(rulebooks),
             }),
-        })
+        };
+        state.load_active(activation).await?;
+        Ok(state)
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -197,9 +208,49 @@ impl AppState {
         Ok(figures)
     }
 
-    /// The active rulebook: new evaluations use it.
-    pub fn rulebook(&self) -> &Arc<Rulebook> {
-        &self.inner.rulebook
+    /// The active rulebook, reloaded when another app server activated a new one: new
+    /// evaluations use it.
+    pub async fn active_rulebook(&self) -> anyhow::Result<Arc<Rulebook>> {
+        Ok(self.active().await?.1)
+    }
+
+    /// The active rulebook with the id of its activation (the revision a simulation is
+    /// checked against).
+    pub async fn active(&self) -> anyhow::Result<(i64, Arc<Rulebook>)> {
+        let newest = db::rulebooks::active(self.pool())
+            .await?
+            .context("no rulebook is active")?;
+        self.load_active(newest).await
+    }
+
+    async fn load_active(
+        &self,
+        newest: db::rulebooks::Activation,
+    ) -> anyhow::Result<(i64, Arc<Rulebook>)> {
+        {
+            let guard = self.inner.active.read().unwrap_or_else(|e| e.into_inner());
+            if guard.0 == newest.id {
+                return Ok(guard.clone());
+            }
+        }
+        let rulebook = self.rulebook_version(&newest.version).await?;
+        let mut guard = self.inner.active.write().unwrap_or_else(|e| e.into_inner());
+        // Activation ids only grow: never go back to an older one loaded concurrently.
+        if guard.0 < newest.id {
+            *guard = (newest.id, rulebook);
+        }
+        Ok(guard.clone())
+    }
+
+    /// The active rulebook as last loaded, without checking for a newer activation: for
+    /// the page footer and for lists whose areas do not change between versions.
+    pub fn rulebook_now(&self) -> Arc<Rulebook> {
+        self.inner
+            .active
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .1
+            .clone()
     }
 
     /// A rulebook by version, from the cache or the database.
@@ -255,19 +306,22 @@ impl AppState {
         Ok((register, screening))
     }
 
-    /// Screens the partner and evaluates the answers with the active rulebook; no
+    /// Screens the partner and evaluates the answers with a rulebook (the active one,
+    /// fetched once by the handler so that a request uses one version throughout); no
     /// decisions of people are known (the API, a new draft).
     pub async fn evaluate(
         &self,
+        rulebook: &Rulebook,
         answers: &Answers,
     ) -> sqlx::Result<(Evaluation, Option<Screening>)> {
-        self.evaluate_with(answers, &[]).await
+        self.evaluate_with(rulebook, answers, &[]).await
     }
 
-    /// Screens the partner and evaluates with the active rulebook, applying what people
-    /// decided about register matches on this case.
+    /// Screens the partner and evaluates with a rulebook, applying what people decided
+    /// about register matches on this case.
     pub async fn evaluate_with(
         &self,
+        rulebook: &Rulebook,
         answers: &Answers,
         decisions: &[IdentityRow],
     ) -> sqlx::Result<(Evaluation, Option<Screening>)> {
@@ -280,7 +334,7 @@ impl AppState {
             .map(|s| register_hits(s, decisions))
             .unwrap_or_default();
         Ok((
-            verdict::evaluate_screened(self.rulebook(), answers, &hits),
+            verdict::evaluate_screened(rulebook, answers, &hits),
             screening,
         ))
     }
@@ -370,6 +424,62 @@ pub fn register_hit(hit: &Hit, decisions: &[IdentityRow]) -> RegisterHit {
         parent,
         identity,
     }
+}
+
+/// Records the configured rulebook and activates it when it has never been active: on a
+/// fresh database, or when a release ships a new built-in rulebook. A version that was
+/// active before is not activated again, so an administrator's later choice stands.
+/// Audited as the system. Concurrent start-ups are serialised by the activation lock.
+async fn activate_at_start(
+    pool: &PgPool,
+    rulebook: &Rulebook,
+) -> anyhow::Result<db::rulebooks::Activation> {
+    let mut tx = pool.begin().await?;
+    db::rulebooks::record(&mut *tx, rulebook, None).await?;
+    let current = db::rulebooks::lock_active(&mut tx).await?;
+    let version = rulebook.version();
+    let reason = match &current {
+        None => "no rulebook was active yet",
+        Some(_) if !db::rulebooks::was_ever_active(&mut tx, version).await? => {
+            "the built-in or configured rulebook of this release was never active before"
+        }
+        Some(active) => {
+            let active = active.clone();
+            tx.commit().await?;
+            if active.version != version {
+                tracing::info!(
+                    configured = version,
+                    active = active.version,
+                    "the configured rulebook was active before; keeping the active one"
+                );
+            }
+            return Ok(active);
+        }
+    };
+    let id = db::rulebooks::activate(&mut tx, rulebook, None, None, reason).await?;
+    db::audit::record(
+        &mut tx,
+        &Actor::system(),
+        AuditEntry {
+            action: "rulebook.activate",
+            assessment_id: None,
+            project_id: None,
+            summary: format!("Activated rulebook {version} at start-up: {reason}"),
+            details: serde_json::json!({
+                "version": version,
+                "previous": current.as_ref().map(|a| a.version.as_str()),
+                "activation": id,
+                "reason": reason,
+            }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(version, reason, "rulebook activated at start-up");
+    Ok(db::rulebooks::Activation {
+        id,
+        version: version.to_owned(),
+    })
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -73,6 +73,19 @@ async fn every_route_answers_every_role_as_the_access_rules_say() {
     let anon = app.anonymous();
     anon.get("/login").await; // a session with a token, so forms get past CSRF to the access check
 
+    // A simulation of the active rulebook (activating it again is a conflict, not a change).
+    let active = app.state.rulebook_now().version().to_owned();
+    let simulation = admin
+        .post_form("/rulebooks/simulate", &[("version", &active)])
+        .await
+        .location()
+        .to_owned();
+    assert!(
+        simulation.starts_with("/rulebooks/simulations/"),
+        "{simulation}"
+    );
+    let activate = format!("{simulation}/activate");
+
     let p = format!("/projects/{project}");
     let d = format!("/assessments/{draft}");
     let s = format!("/assessments/{submitted}");
@@ -280,6 +293,30 @@ async fn every_route_answers_every_role_as_the_access_rules_say() {
         (
             "POST",
             "/admin/settings".into(),
+            vec![],
+            [SignIn, Forbidden, Forbidden, Forbidden, Allowed],
+        ),
+        (
+            "GET",
+            "/rulebooks".into(),
+            vec![],
+            [SignIn, Forbidden, Forbidden, Allowed, Allowed],
+        ),
+        (
+            "GET",
+            simulation.clone(),
+            vec![],
+            [SignIn, Forbidden, Forbidden, Allowed, Allowed],
+        ),
+        (
+            "POST",
+            "/rulebooks/simulate".into(),
+            vec![("version", active.as_str())],
+            [SignIn, Forbidden, Forbidden, Forbidden, Allowed],
+        ),
+        (
+            "POST",
+            activate.clone(),
             vec![],
             [SignIn, Forbidden, Forbidden, Forbidden, Allowed],
         ),

@@ -1,3 +1,4 @@
+#![recursion_limit = "256"]
 //! The machine interface: `POST /api/v1/evaluate` and `GET /api/v1/rulebook`.
 
 mod common;
@@ -22,7 +23,10 @@ fn clean() -> Value {
         "fair_contribution": "yes", "mobility_equal": "yes",
         "human_subjects": "no", "animal_research": ["none"], "germline_editing": "no",
         "sensitive_topics": "no", "pressure_signs": "no", "dependency": "no", "shared_it_systems": "no",
-        "benefits": [], "mitigations": []
+        "benefits": [], "mitigations": [],
+        "specialist_review": "yes", "visiting_researchers": "no", "personal_incentives": "no",
+        "declined_elsewhere": "no", "china_export_control": "no", "non_human_genetic_resources": "no",
+        "sanctions_exposure": "no"
     })
 }
 
@@ -55,7 +59,7 @@ async fn a_clean_green_project_evaluates_green_with_the_documented_shape() {
     let body = r.json();
     assert_eq!(body["verdict"], "green");
     assert_eq!(body["baseline"], "green");
-    assert_eq!(body["rulebook_version"], app.state.rulebook().version());
+    assert_eq!(body["rulebook_version"], app.state.rulebook_now().version());
     assert_eq!(body["findings"], json!([]));
     assert_eq!(body["benefits"]["level"], "low");
     assert!(body["benefits"]["reasons"].is_array());
@@ -311,7 +315,7 @@ async fn the_rulebook_is_served_with_steps_questions_options_and_coloured_sub_ar
     let r = app.get("/api/v1/rulebook").await;
     assert_eq!(r.status, StatusCode::OK);
     let body = r.json();
-    assert_eq!(body["version"], app.state.rulebook().version());
+    assert_eq!(body["version"], app.state.rulebook_now().version());
     let steps = body["steps"].as_array().expect("steps");
     assert_eq!(steps.len(), 9);
     let questions: Vec<&Value> = steps
@@ -346,5 +350,237 @@ async fn the_rulebook_is_served_with_steps_questions_options_and_coloured_sub_ar
             .expect("subs")
             .iter()
             .all(|s| s["colour"] == "red")
+    );
+}
+
+/// (case, answer changes, expected verdict, findings that must be raised, and
+/// whether each of them is resolved)
+type Golden = (
+    &'static str,
+    Value,
+    &'static str,
+    &'static [(&'static str, bool)],
+);
+
+#[tokio::test]
+async fn revision_2_golden_cases_from_the_paper_and_the_contract() {
+    let app = TestApp::new().await;
+    let cases: Vec<Golden> = vec![
+        (
+            "a screening does not stand in for a missing fact",
+            json!({"partner_military_links": "unknown", "mitigations": ["affiliation_screening"]}),
+            "orange",
+            &[("unknown_partner_military_links", false)],
+        ),
+        (
+            "a biotech project without a sub-area takes the worst sub-area",
+            json!({"area": "biotech", "sub_area": null}),
+            "orange",
+            &[("unknown_sub_area", false)],
+        ),
+        (
+            "a military-linked partner on work nobody assessed for dual use",
+            json!({"partner_military_links": "yes", "dual_use_potential": "unknown"}),
+            "red",
+            &[("military_links_dual_use_unassessed", false)],
+        ),
+        (
+            "a licence judged unnecessary needs the officer's confirmation",
+            json!({"export_controlled_items": "yes", "export_licence": "not_needed"}),
+            "orange",
+            &[("export_licence_unconfirmed", false)],
+        ),
+        (
+            "confirmed by the export-control check",
+            json!({"export_controlled_items": "yes", "export_licence": "not_needed", "mitigations": ["export_control_check"]}),
+            "green",
+            &[("export_licence_unconfirmed", true)],
+        ),
+        (
+            "AI vision with a mere capability is orange, not red",
+            json!({"area": "ai", "sub_area": "ai_vision_graphics", "dual_use_potential": "yes", "surveillance_use": "no", "mitigations": ["export_control_check", "access_controls"]}),
+            "orange",
+            &[("dual_use_potential", true)],
+        ),
+        (
+            "foreseeable surveillance use is red",
+            json!({"area": "ai", "sub_area": "ai_vision_graphics", "surveillance_use": "yes"}),
+            "red",
+            &[("surveillance_use", false)],
+        ),
+        (
+            "specialists are owed on an orange baseline",
+            json!({"area": "integrated_circuits", "sub_area": "ic_medical_chips", "specialist_review": "no"}),
+            "orange",
+            &[("no_specialist_review", false)],
+        ),
+        (
+            "visitors sponsored by the military",
+            json!({"visiting_researchers": "yes", "visitor_funding": ["military_sponsor"], "mitigations": ["affiliation_screening", "access_controls"]}),
+            "red",
+            &[
+                ("military_visitor_sponsor", false),
+                ("visiting_researchers", true),
+            ],
+        ),
+        (
+            "a visitor whose sponsor is not known",
+            json!({"visiting_researchers": "yes", "visitor_funding": ["unknown"], "mitigations": ["affiliation_screening", "access_controls"]}),
+            "orange",
+            &[
+                ("unknown_visitor_funding", false),
+                ("visiting_researchers", true),
+            ],
+        ),
+        (
+            "cherry-picking is weighed by a reviewer",
+            json!({"declined_elsewhere": "yes", "mitigations": ["interference_briefing", "exit_strategy"]}),
+            "orange",
+            &[("declined_elsewhere", false)],
+        ),
+        (
+            "Nagoya: genetic resources with an access-and-benefit-sharing agreement",
+            json!({"area": "biotech", "sub_area": "bio_crop_livestock_breeding", "non_human_genetic_resources": "yes", "mitigations": ["legal_compliance_review", "abs_agreement"]}),
+            "green",
+            &[("non_human_genetic_resources", true)],
+        ),
+        (
+            "China's export controls on results",
+            json!({"china_export_control": "yes", "mitigations": ["legal_compliance_review"]}),
+            "orange",
+            &[("china_export_control", false)],
+        ),
+        (
+            "participants under Chinese countermeasures",
+            json!({"sanctions_exposure": "yes", "mitigations": ["interference_briefing", "exit_strategy"]}),
+            "green",
+            &[("sanctions_exposure", true)],
+        ),
+        (
+            "payments to EU participants",
+            json!({"personal_incentives": "yes"}),
+            "orange",
+            &[("personal_incentives", false)],
+        ),
+        (
+            "the paper's red fields stay red whatever is recorded",
+            json!({"area": "polar", "sub_area": "polar_glaciology", "mitigations": ["legal_compliance_review", "export_control_check", "data_management_plan", "access_controls", "ethics_approval", "affiliation_screening", "interference_briefing", "exit_strategy", "diversification", "abs_agreement"]}),
+            "red",
+            &[],
+        ),
+        (
+            "an extra partner unit changes nothing",
+            json!({"partner_unit": "School of Public Health"}),
+            "green",
+            &[],
+        ),
+    ];
+    for (case, changes, verdict, expected) in cases {
+        let r = app.post_json("/api/v1/evaluate", &with(changes)).await;
+        assert_eq!(r.status, StatusCode::OK, "{case}: {}", r.body);
+        let body = r.json();
+        assert_eq!(body["verdict"], verdict, "{case}: {}", body["findings"]);
+        assert!(
+            body["rulebook_version"]
+                .as_str()
+                .is_some_and(|v| v.starts_with("eu-knoc-2021-r2@")),
+            "{case}"
+        );
+        for (code, resolved) in expected {
+            let f = body["findings"]
+                .as_array()
+                .expect("findings")
+                .iter()
+                .find(|f| f["code"] == *code)
+                .unwrap_or_else(|| panic!("{case}: no {code} in {}", body["findings"]));
+            assert_eq!(f["resolved"], *resolved, "{case}: {code}");
+        }
+        if expected.is_empty() && verdict == "green" {
+            assert_eq!(body["findings"], json!([]), "{case}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn revision_2_questions_and_options_are_validated_by_name() {
+    let app = TestApp::new().await;
+    let body = json!({"answers": {
+        "area": "biotech",
+        "sub_area": "ai_chips",
+        "visitor_funding": ["csc_scholarship", "bitcoin"],
+        "specialist_review": "perhaps",
+        "mitigations": ["abs_agreement", "prayer"],
+        "partner_unit": 7
+    }})
+    .to_string();
+    let r = app.post_json("/api/v1/evaluate", &body).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    let mut fields: Vec<String> = r.json()["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| e["field"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    fields.sort_unstable();
+    assert_eq!(
+        fields,
+        [
+            "mitigations",
+            "partner_unit",
+            "specialist_review",
+            "sub_area",
+            "visitor_funding"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn the_rulebook_api_serves_revision_2_with_the_new_questions() {
+    let app = TestApp::new().await;
+    let body = app.get("/api/v1/rulebook").await.json();
+    let version = body["version"].as_str().expect("version");
+    assert!(version.starts_with("eu-knoc-2021-r2@"), "{version}");
+    assert_eq!(body["contract"], 2);
+    let questions: Vec<&Value> = body["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .flat_map(|s| s["questions"].as_array().expect("questions"))
+        .collect();
+    let ids: Vec<&str> = questions.iter().filter_map(|q| q["id"].as_str()).collect();
+    for id in [
+        "specialist_review",
+        "visiting_researchers",
+        "visitor_funding",
+        "personal_incentives",
+        "declined_elsewhere",
+        "china_export_control",
+        "non_human_genetic_resources",
+        "sanctions_exposure",
+        "partner_unit",
+    ] {
+        assert!(ids.contains(&id), "{id}");
+    }
+    let name = ids
+        .iter()
+        .position(|id| *id == "partner_name")
+        .expect("name");
+    assert_eq!(ids[name + 1], "partner_unit");
+    assert!(
+        questions
+            .iter()
+            .all(|q| q["how"].as_str().is_some_and(|h| !h.is_empty())),
+        "every question says how to find the answer"
+    );
+    let mitigations = questions
+        .iter()
+        .find(|q| q["id"] == "mitigations")
+        .expect("mitigations");
+    assert!(
+        mitigations["options"]
+            .as_array()
+            .expect("options")
+            .iter()
+            .any(|o| o["value"] == "abs_agreement")
     );
 }

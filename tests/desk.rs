@@ -11,7 +11,10 @@ use uuid::Uuid;
 
 async fn seeded(n: usize) -> TestApp {
     let app = TestApp::new().await;
-    let written = triage::demo::seed(&app.state, n, 42).await.expect("seed");
+    let rulebook = app.state.rulebook_now();
+    let written = triage::demo::seed(&app.state, &rulebook, n, 42)
+        .await
+        .expect("seed");
     assert_eq!(written, n);
     app
 }

@@ -278,7 +278,7 @@ async fn an_officer_walks_every_step_to_an_explained_verdict() {
     memo.assert_contains("Resolved findings");
     memo.assert_contains("Benefits: Medium");
     memo.assert_contains("Access to a &#60;b&#62;large&#60;/b&#62; clinical cohort.");
-    memo.assert_contains(app.state.rulebook().version());
+    memo.assert_contains(app.state.rulebook_now().version());
     memo.assert_contains("Tsinghua University");
     // Personal data with only the legal review recorded: open, with the missing mitigation named.
     memo.assert_contains("finding-personal_data");
@@ -651,12 +651,12 @@ async fn an_old_assessment_shows_the_verdict_and_reasons_of_its_own_rulebook() {
     )
     .await;
     let before = app.get(&format!("/assessments/{id}")).await;
-    let old_version = app.state.rulebook().version().to_owned();
+    let old_version = app.state.rulebook_now().version().to_owned();
 
     // A revised rulebook: every remedy reworded, so the version changes.
     let changed = triage::state::DEFAULT_RULEBOOK.replace("remedy = \"", "remedy = \"REVISED ");
     let app2 = TestApp::with_rulebook_on(&app, &changed).await;
-    assert_ne!(app2.state.rulebook().version(), old_version);
+    assert_ne!(app2.state.rulebook_now().version(), old_version);
     let after = app2.get(&format!("/assessments/{id}")).await;
     assert_eq!(after.status, StatusCode::OK);
     after.assert_contains(&old_version);

@@ -13,6 +13,17 @@ pub struct Actor {
     pub address: String,
 }
 
+impl Actor {
+    /// The program itself, acting at start-up.
+    pub fn system() -> Self {
+        Actor {
+            id: None,
+            email: Some("system".to_owned()),
+            address: "start-up".to_owned(),
+        }
+    }
+}
+
 /// One audit entry to write.
 pub struct Entry<'a> {
     pub action: &'a str,

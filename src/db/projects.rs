@@ -4,7 +4,10 @@ use sqlx::{PgPool, Postgres, Transaction};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
+use sqlx::types::Json;
+
 use crate::domain::project::NewProject;
+use crate::domain::verdict::Evaluation;
 
 /// A stored project.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -36,6 +39,7 @@ pub struct ProjectSummary {
     pub verdict: Option<String>,
     pub partner_name: Option<String>,
     pub area_name: Option<String>,
+    pub evaluation: Option<Json<Evaluation>>,
 }
 
 pub async fn insert(
@@ -83,7 +87,8 @@ pub async fn list(pool: &PgPool, institution_id: Uuid) -> sqlx::Result<Vec<Proje
     sqlx::query_as(
         "SELECT p.id, p.title, p.acronym, p.lead_researcher,
                 greatest(p.updated_at, a.updated_at) AS updated_at,
-                a.id AS assessment_id, a.status, a.verdict, a.partner_name, ar.name AS area_name
+                a.id AS assessment_id, a.status, a.verdict, a.partner_name, ar.name AS area_name,
+                a.evaluation
          FROM projects p
          LEFT JOIN LATERAL (
              SELECT * FROM assessments WHERE project_id = p.id ORDER BY created_at DESC LIMIT 1

@@ -1,6 +1,10 @@
 //! The stable part of `questionnaire.md`: question ids, answer kinds, option values
 //! and sub-areas that integrations rely on. The rulebook may reword and add, but
 //! validation refuses a rulebook that drops or respells any of these.
+//!
+//! The contract has revisions: revision 2 added questions and one mitigation. A
+//! rulebook names the revision it follows (`contract = 2`; 1 when absent), so a
+//! revision-1 rulebook stays valid exactly as it was written.
 
 use super::rulebook::QuestionKind;
 
@@ -12,6 +16,12 @@ pub const BENEFITS: &str = "benefits";
 pub const BENEFIT_NOTES: &str = "benefit_notes";
 pub const MITIGATIONS: &str = "mitigations";
 pub const STRATEGIC_AGENDA_TOPIC: &str = "strategic_agenda_topic";
+/// The department, school, institute or laboratory at the partner (an extra question of
+/// revision 2, not part of the stable contract; screening reads it when present).
+pub const PARTNER_UNIT: &str = "partner_unit";
+
+/// The newest contract revision this program knows.
+pub const LATEST_REVISION: u8 = 2;
 
 /// The options of `partner_type`; the partner register uses the same kinds.
 pub const PARTNER_TYPES: &[&str] = &[
@@ -33,6 +43,8 @@ pub struct ContractQuestion {
     pub kind: QuestionKind,
     /// Option values for `one` and `many`; empty for `yn`, `text`, `area` and `sub_area`.
     pub options: &'static [&'static str],
+    /// The contract revision that introduced the question.
+    pub since: u8,
 }
 
 const fn q(
@@ -40,7 +52,47 @@ const fn q(
     kind: QuestionKind,
     options: &'static [&'static str],
 ) -> ContractQuestion {
-    ContractQuestion { id, kind, options }
+    ContractQuestion {
+        id,
+        kind,
+        options,
+        since: 1,
+    }
+}
+
+const fn q2(
+    id: &'static str,
+    kind: QuestionKind,
+    options: &'static [&'static str],
+) -> ContractQuestion {
+    ContractQuestion {
+        id,
+        kind,
+        options,
+        since: 2,
+    }
+}
+
+/// Option values added to a revision-1 question by a later revision: (question, value, since).
+pub const ADDED_OPTIONS: &[(&str, &str, u8)] = &[(MITIGATIONS, "abs_agreement", 2)];
+
+impl ContractQuestion {
+    /// The option values this question must have under a contract revision.
+    pub fn options_at(&self, revision: u8) -> Vec<&'static str> {
+        let mut options = self.options.to_vec();
+        options.extend(
+            ADDED_OPTIONS
+                .iter()
+                .filter(|(q, _, since)| *q == self.id && *since <= revision)
+                .map(|(_, value, _)| *value),
+        );
+        options
+    }
+}
+
+/// The questions a rulebook following `revision` must have.
+pub fn questions_at(revision: u8) -> impl Iterator<Item = &'static ContractQuestion> {
+    QUESTIONS.iter().filter(move |q| q.since <= revision)
 }
 
 use QuestionKind::{Many, One, Text, Yn};
@@ -136,6 +188,26 @@ pub const QUESTIONS: &[ContractQuestion] = &[
             "diversification",
         ],
     ),
+    // Revision 2.
+    q2("specialist_review", Yn, &[]),
+    q2("visiting_researchers", Yn, &[]),
+    q2(
+        "visitor_funding",
+        Many,
+        &[
+            "csc_scholarship",
+            "partner_salary",
+            "chinese_state_programme",
+            "military_sponsor",
+            "eu_funding",
+            "unknown",
+        ],
+    ),
+    q2("personal_incentives", Yn, &[]),
+    q2("declined_elsewhere", Yn, &[]),
+    q2("china_export_control", Yn, &[]),
+    q2("non_human_genetic_resources", Yn, &[]),
+    q2("sanctions_exposure", Yn, &[]),
 ];
 
 /// Every area with its sub-areas.

@@ -2,9 +2,11 @@
 
 pub mod account;
 pub mod answers;
+pub mod compare;
 pub mod contract;
 pub mod digest;
 pub mod lifecycle;
+pub mod memo;
 pub mod project;
 pub mod rulebook;
 pub mod verdict;

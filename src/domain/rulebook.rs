@@ -134,6 +134,9 @@ pub struct Question {
     /// A few words for titles and tables ("Military links").
     pub short: String,
     pub help: String,
+    /// How the officer finds the answer: whom to ask, what to look for and where.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub how: Option<String>,
     /// The section of the paper or the law the question rests on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
@@ -173,9 +176,18 @@ pub struct Choice {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UnknownRule {
-    /// Mitigations that establish the fact; empty when only an answer clears it.
+    /// Mitigations that, all present, resolve the finding (revision 1). Revision 2 leaves
+    /// it empty: no mitigation stands in for a missing fact.
     #[serde(default)]
     pub resolved_by: Vec<String>,
+    /// Mitigations whose work would establish the fact. They never resolve the finding;
+    /// when one is ticked while the answer is still unknown, the finding says so.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub established_by: Vec<String>,
+    /// For a `many` question: the option meaning "not known"; a list containing it counts
+    /// as unknown, like an empty list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub option: Option<String>,
     pub why: String,
     pub source: String,
 }
@@ -192,6 +204,10 @@ pub struct Rule {
     /// Mitigations that, all present, resolve an orange finding. Red findings have none.
     #[serde(default)]
     pub resolved_by: Vec<String>,
+    /// For a finding about a missing fact: mitigations whose work would establish it
+    /// (never resolving it), pointed out when ticked.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub established_by: Vec<String>,
     pub title: String,
     pub why: String,
     pub source: String,
@@ -234,6 +250,8 @@ pub enum Condition {
     RegisterFlag(String),
     /// The chosen sub-area is marked vulnerable to dual use.
     DualUseSubArea(bool),
+    /// The baseline of the verdict is at least this colour.
+    BaselineAtLeast(Colour),
     Any(Vec<Condition>),
     All(Vec<Condition>),
     Not(Box<Condition>),
@@ -249,6 +267,30 @@ pub struct BenefitLevels {
     pub agenda_reason: String,
 }
 
+/// Where the baseline comes from when no sub-area is chosen.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BaselineWithoutSubArea {
+    /// The area's own colour (revision 1).
+    #[default]
+    AreaColour,
+    /// The worst colour among the area's sub-areas; the `sub_area` question's `unknown`
+    /// rule then makes the missing sub-area a "not yet cleared" finding.
+    WorstSubArea,
+}
+
+/// Engine behaviour a rulebook chooses explicitly, so that older versions keep theirs.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    #[serde(default)]
+    pub baseline_without_sub_area: BaselineWithoutSubArea,
+}
+
+fn first_revision() -> u8 {
+    1
+}
+
 /// The rulebook as written in the TOML file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -257,6 +299,11 @@ pub struct RulebookData {
     pub name: String,
     pub title: String,
     pub description: String,
+    /// The revision of the stable contract (questionnaire.md) the rulebook follows.
+    #[serde(default = "first_revision")]
+    pub contract: u8,
+    #[serde(default)]
+    pub settings: Settings,
     pub benefit_levels: BenefitLevels,
     pub areas: Vec<Area>,
     pub steps: Vec<Step>,
@@ -356,6 +403,23 @@ impl Rulebook {
     }
     pub fn benefit_levels(&self) -> &BenefitLevels {
         &self.data.benefit_levels
+    }
+    pub fn settings(&self) -> &Settings {
+        &self.data.settings
+    }
+
+    /// Whether some mitigation resolves a "not yet cleared" finding (revision 1 lets a
+    /// screening do so; revision 2 lets only an answer clear a missing fact).
+    pub fn mitigations_resolve_unknowns(&self) -> bool {
+        self.steps()
+            .iter()
+            .flat_map(|s| &s.questions)
+            .filter_map(|q| q.unknown.as_ref())
+            .any(|u| !u.resolved_by.is_empty())
+            || self
+                .rules()
+                .iter()
+                .any(|r| r.code.starts_with(UNKNOWN_CODE_PREFIX) && !r.resolved_by.is_empty())
     }
 
     pub fn area(&self, code: &str) -> Option<&Area> {
@@ -505,7 +569,14 @@ impl Rulebook {
         }
 
         // The stable contract of questionnaire.md: ids, kinds and option values.
-        for expected in contract::QUESTIONS {
+        if !(1..=contract::LATEST_REVISION).contains(&data.contract) {
+            problems.push(format!(
+                "contract = {}: this program knows contract revisions 1 to {}",
+                data.contract,
+                contract::LATEST_REVISION
+            ));
+        }
+        for expected in contract::questions_at(data.contract) {
             let Some(q) = self.question(expected.id) else {
                 problems.push(format!(
                     "question `{}`: missing (it is part of the stable contract)",
@@ -519,10 +590,10 @@ impl Rulebook {
                     q.id, expected.kind
                 ));
             }
-            if !expected.options.is_empty() {
+            let expected_options = expected.options_at(data.contract);
+            if !expected_options.is_empty() {
                 let have: Vec<&str> = q.options.iter().map(|c| c.value.as_str()).collect();
-                let mut missing: Vec<&str> = expected
-                    .options
+                let mut missing: Vec<&str> = expected_options
                     .iter()
                     .copied()
                     .filter(|o| !have.contains(o))
@@ -530,7 +601,7 @@ impl Rulebook {
                 let mut extra: Vec<&str> = have
                     .iter()
                     .copied()
-                    .filter(|o| !expected.options.contains(o))
+                    .filter(|o| !expected_options.contains(o))
                     .collect();
                 missing.sort_unstable();
                 extra.sort_unstable();
@@ -613,12 +684,26 @@ impl Rulebook {
                     self.check_condition(&mut problems, &at, cond);
                 }
                 if let Some(unknown) = &q.unknown {
-                    for m in &unknown.resolved_by {
-                        if !mitigations.contains(m.as_str()) {
-                            problems.push(format!(
-                                "{at}: unknown.resolved_by names `{m}`, which is not a mitigation"
-                            ));
+                    check_mitigations(
+                        &mut problems,
+                        &at,
+                        "unknown.",
+                        &mitigations,
+                        &unknown.resolved_by,
+                        &unknown.established_by,
+                    );
+                    match (&unknown.option, q.kind) {
+                        (None, _) => {}
+                        (Some(o), QuestionKind::Many) => {
+                            if !q.options.iter().any(|c| &c.value == o) {
+                                problems.push(format!(
+                                    "{at}: unknown.option `{o}` is not an option of the question"
+                                ));
+                            }
                         }
+                        (Some(_), _) => problems.push(format!(
+                            "{at}: unknown.option applies to `many` questions only"
+                        )),
                     }
                 }
                 seen_questions.insert(&q.id);
@@ -643,19 +728,46 @@ impl Rulebook {
             if rule.severity == Colour::Green {
                 problems.push(format!("{at}: severity must be orange or red"));
             }
-            if rule.severity == Colour::Red && !rule.resolved_by.is_empty() {
+            if rule.severity == Colour::Red
+                && !(rule.resolved_by.is_empty() && rule.established_by.is_empty())
+            {
                 problems.push(format!(
-                    "{at}: a red finding is never resolved by mitigations"
+                    "{at}: a red finding is never resolved or established by mitigations"
                 ));
             }
-            for m in &rule.resolved_by {
-                if !mitigations.contains(m.as_str()) {
-                    problems.push(format!(
-                        "{at}: resolved_by names `{m}`, which is not a mitigation"
+            check_mitigations(
+                &mut problems,
+                &at,
+                "",
+                &mitigations,
+                &rule.resolved_by,
+                &rule.established_by,
+            );
+            // Codes the engine generates itself must stay unambiguous.
+            if let Some(id) = rule.code.strip_prefix(UNKNOWN_CODE_PREFIX)
+                && self.question(id).is_some_and(|q| q.unknown.is_some())
+            {
+                problems.push(format!(
+                        "{at}: the code is the one of question `{id}`'s own unknown rule; choose another"
                     ));
-                }
+            }
+            if rule.code.starts_with(REGISTER_CONFLICT_PREFIX) {
+                problems.push(format!(
+                    "{at}: codes starting with `{REGISTER_CONFLICT_PREFIX}` are reserved for register conflicts"
+                ));
             }
             self.check_condition(&mut problems, &at, &rule.when);
+        }
+
+        if data.settings.baseline_without_sub_area == BaselineWithoutSubArea::WorstSubArea
+            && self
+                .question(contract::SUB_AREA)
+                .is_none_or(|q| q.unknown.is_none())
+        {
+            problems.push(format!(
+                "settings.baseline_without_sub_area = \"worst_sub_area\": question `{}` needs an [unknown] rule, so that a missing sub-area is not yet cleared",
+                contract::SUB_AREA
+            ));
         }
         problems
     }
@@ -705,6 +817,13 @@ impl Rulebook {
                 }
             }
             Condition::DualUseSubArea(_) => {}
+            Condition::BaselineAtLeast(colour) => {
+                if *colour == Colour::Green {
+                    problems.push(format!(
+                        "{at}: `baseline_at_least = \"green\"` always holds; use orange or red"
+                    ));
+                }
+            }
             Condition::Any(list) | Condition::All(list) => {
                 if list.is_empty() {
                     problems.push(format!("{at}: an empty any/all list"));
@@ -728,10 +847,47 @@ impl Condition {
             | Condition::Unanswered(question) => vec![question.as_str()],
             Condition::RegisterFlag(_) => vec![contract::PARTNER_NAME],
             Condition::DualUseSubArea(_) => vec![contract::SUB_AREA],
+            Condition::BaselineAtLeast(_) => vec![contract::AREA, contract::SUB_AREA],
             Condition::Any(list) | Condition::All(list) => {
                 list.iter().flat_map(|c| c.questions()).collect()
             }
             Condition::Not(inner) => inner.questions(),
+        }
+    }
+}
+
+/// The code prefix of "not yet cleared" findings, followed by the question id.
+pub const UNKNOWN_CODE_PREFIX: &str = "unknown_";
+/// The code prefix of findings about a register flag contradicted by an answer.
+pub const REGISTER_CONFLICT_PREFIX: &str = "register_conflict_";
+
+/// Mitigation lists must name mitigations, and one mitigation cannot both resolve a
+/// finding and merely establish its fact.
+fn check_mitigations(
+    problems: &mut Vec<String>,
+    at: &str,
+    prefix: &str,
+    mitigations: &HashSet<&str>,
+    resolved_by: &[String],
+    established_by: &[String],
+) {
+    for (field, list) in [
+        ("resolved_by", resolved_by),
+        ("established_by", established_by),
+    ] {
+        for m in list {
+            if !mitigations.contains(m.as_str()) {
+                problems.push(format!(
+                    "{at}: {prefix}{field} names `{m}`, which is not a mitigation"
+                ));
+            }
+        }
+    }
+    for m in established_by {
+        if resolved_by.contains(m) {
+            problems.push(format!(
+                "{at}: `{m}` is in both {prefix}resolved_by and {prefix}established_by"
+            ));
         }
     }
 }
@@ -750,4 +906,224 @@ fn check_unique<'a>(problems: &mut Vec<String>, what: &str, items: impl Iterator
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const R1: &str = include_str!("../../rulebook/eu-knoc-2021-r1.toml");
+    const R2: &str = include_str!("../../rulebook/rulebook.toml");
+
+    fn problems(text: &str) -> Vec<String> {
+        Rulebook::parse(text).map_or_else(|e| e.problems, |_| Vec::new())
+    }
+
+    #[track_caller]
+    fn refused(text: &str, needle: &str) {
+        let problems = problems(text);
+        assert!(
+            problems.iter().any(|p| p.contains(needle)),
+            "expected a problem mentioning {needle:?}, got {problems:#?}"
+        );
+    }
+
+    #[test]
+    fn revision_1_is_kept_byte_for_byte_with_its_version() {
+        let r1 = Rulebook::parse(R1).expect("revision 1 is valid");
+        assert_eq!(r1.version(), "eu-knoc-2021@86ff279d6997");
+        assert_eq!(r1.data().contract, 1);
+        assert_eq!(
+            r1.settings().baseline_without_sub_area,
+            BaselineWithoutSubArea::AreaColour
+        );
+    }
+
+    #[test]
+    fn revision_2_follows_contract_2_under_its_own_name() {
+        let r2 = Rulebook::parse(R2).expect("revision 2 is valid");
+        assert!(
+            r2.version().starts_with("eu-knoc-2021-r2@"),
+            "{}",
+            r2.version()
+        );
+        assert_eq!(r2.data().contract, 2);
+        for expected in contract::questions_at(2) {
+            assert!(r2.question(expected.id).is_some(), "{}", expected.id);
+        }
+        // The extra question the partner screening relies on, right after the name.
+        let partner = &r2.steps()[1];
+        assert_eq!(partner.questions[0].id, contract::PARTNER_NAME);
+        let unit = &partner.questions[1];
+        assert_eq!(unit.id, contract::PARTNER_UNIT);
+        assert_eq!(unit.kind, QuestionKind::Text);
+        assert_eq!(unit.max_length, Some(200));
+        assert!(unit.unknown.is_none());
+        assert!(
+            !r2.rules()
+                .iter()
+                .any(|r| r.when.questions().contains(&contract::PARTNER_UNIT))
+        );
+    }
+
+    #[test]
+    fn every_question_of_revision_2_says_how_to_find_the_answer() {
+        let r2 = Rulebook::parse(R2).expect("valid");
+        for q in r2.steps().iter().flat_map(|s| &s.questions) {
+            let how = q.how.as_deref().unwrap_or_default();
+            assert!(how.len() > 40, "question `{}` has no useful `how`", q.id);
+        }
+    }
+
+    #[test]
+    fn in_revision_2_no_mitigation_resolves_a_missing_fact() {
+        let r2 = Rulebook::parse(R2).expect("valid");
+        for q in r2.steps().iter().flat_map(|s| &s.questions) {
+            if let Some(u) = &q.unknown {
+                assert!(u.resolved_by.is_empty(), "question `{}`", q.id);
+            }
+        }
+        for rule in r2
+            .rules()
+            .iter()
+            .filter(|r| r.code.starts_with(UNKNOWN_CODE_PREFIX))
+        {
+            assert!(rule.resolved_by.is_empty(), "rule `{}`", rule.code);
+        }
+        assert!(!r2.mitigations_resolve_unknowns());
+        assert!(
+            Rulebook::parse(R1)
+                .expect("r1")
+                .mitigations_resolve_unknowns()
+        );
+    }
+
+    #[test]
+    fn chinese_laws_are_named_with_their_year_in_revision_2() {
+        let laws = [
+            "Cybersecurity Law",
+            "Measures for the Management of Scientific Data",
+            "Human Genetic Resources regulations",
+            "Export Control Law",
+            "Data Security Law",
+            "Personal Information Protection Law",
+            "Anti-Foreign Sanctions Law",
+            "Biosecurity Law",
+            "Provisions on Promoting and Regulating Cross-Border Data Flows",
+        ];
+        for law in laws {
+            for (at, _) in R2.match_indices(law) {
+                // The year follows the name at once, in brackets: "Data Security Law (2021)";
+                // a section title of the paper in quotes is not a mention of the law.
+                let after = &R2[at + law.len()..];
+                if after.starts_with('\'') {
+                    continue;
+                }
+                let year = after
+                    .strip_prefix(" (")
+                    .map(|rest| &rest[..rest.len().min(4)]);
+                assert!(
+                    year.is_some_and(|y| y.len() == 4 && y.bytes().all(|b| b.is_ascii_digit())),
+                    "{law} without its year: ...{}",
+                    &after[..after.len().min(60)]
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_contract_revision_this_program_does_not_know_is_refused() {
+        let text = R2.replace("contract = 2", "contract = 3");
+        refused(&text, "contract = 3");
+    }
+
+    #[test]
+    fn revision_2_without_a_new_question_is_refused_naming_it() {
+        let text = R2.replace("id = \"declined_elsewhere\"", "id = \"declined_somewhere\"");
+        refused(&text, "question `declined_elsewhere`: missing");
+        // Revision 1 never had it and stays valid.
+        assert!(problems(R1).is_empty());
+    }
+
+    #[test]
+    fn the_new_mitigation_belongs_to_revision_2_only() {
+        let text = R2.replace("value = \"abs_agreement\"", "value = \"abs_contract\"");
+        refused(&text, "question `mitigations`: options must be exactly");
+    }
+
+    #[test]
+    fn unknown_rules_are_checked() {
+        let text = R2.replace(
+            "option = \"unknown\"\nestablished_by = [\"affiliation_screening\"]",
+            "option = \"maybe\"\nestablished_by = [\"affiliation_screening\"]",
+        );
+        refused(&text, "question `visitor_funding`: unknown.option `maybe`");
+        let text = R2.replacen(
+            "established_by = [\"export_control_check\"]\nwhy = \"Researchers",
+            "established_by = [\"export_control_check\", \"wishful_thinking\"]\nwhy = \"Researchers",
+            1,
+        );
+        refused(
+            &text,
+            "question `dual_use_potential`: unknown.established_by names `wishful_thinking`",
+        );
+        let text = R2.replacen(
+            "established_by = [\"export_control_check\"]\nwhy = \"Researchers",
+            "resolved_by = [\"export_control_check\"]\nestablished_by = [\"export_control_check\"]\nwhy = \"Researchers",
+            1,
+        );
+        refused(
+            &text,
+            "question `dual_use_potential`: `export_control_check` is in both",
+        );
+    }
+
+    #[test]
+    fn the_worst_sub_area_baseline_needs_a_sub_area_unknown_rule() {
+        let start = R2
+            .find("[steps.questions.unknown]\nwhy = \"The sub-area, not the area")
+            .expect("the sub_area unknown rule");
+        let end = start + R2[start..].find("\n\n").expect("end of table");
+        let text = format!("{}{}", &R2[..start], &R2[end..]);
+        refused(&text, "settings.baseline_without_sub_area");
+    }
+
+    #[test]
+    fn a_baseline_condition_must_be_able_to_fail() {
+        let text = R2.replacen(
+            "{ baseline_at_least = \"orange\" }",
+            "{ baseline_at_least = \"green\" }",
+            1,
+        );
+        refused(
+            &text,
+            "rule `no_specialist_review`: `baseline_at_least = \"green\"`",
+        );
+    }
+
+    #[test]
+    fn rule_codes_may_not_clash_with_generated_ones() {
+        let text = R2.replace("code = \"dependency\"", "code = \"unknown_dependency\"");
+        refused(
+            &text,
+            "rule `unknown_dependency`: the code is the one of question `dependency`",
+        );
+        let text = R2.replace(
+            "code = \"dependency\"",
+            "code = \"register_conflict_dependency\"",
+        );
+        refused(
+            &text,
+            "rule `register_conflict_dependency`: codes starting with",
+        );
+    }
+
+    #[test]
+    fn a_red_rule_cannot_be_established_away() {
+        let text = R2.replace(
+            "remedy = \"Do not host researchers sponsored",
+            "established_by = [\"affiliation_screening\"]\nremedy = \"Do not host researchers sponsored",
+        );
+        refused(&text, "rule `military_visitor_sponsor`: a red finding");
+    }
 }

@@ -8,7 +8,10 @@ use serde::{Deserialize, Serialize};
 
 use super::answers::{AnswerValue, Answers};
 use super::contract;
-use super::rulebook::{Colour, Condition, Question, QuestionKind, Rulebook};
+use super::rulebook::{
+    BaselineWithoutSubArea, Colour, Condition, Question, QuestionKind, REGISTER_CONFLICT_PREFIX,
+    Rulebook, UNKNOWN_CODE_PREFIX,
+};
 
 /// What the partner register says about an organisation named as the partner, as far
 /// as the verdict cares. An evaluation may have several: one per organisation named.
@@ -161,6 +164,12 @@ pub struct Finding {
     pub trigger: String,
     /// What would change: which mitigations are missing and what the verdict would become.
     pub hint: String,
+    /// For a missing fact: the mitigations whose work would establish it (they never resolve it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub established_by: Vec<String>,
+    /// Set when such a mitigation is ticked while the fact is still missing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// How much the project stands to gain.
@@ -218,7 +227,7 @@ impl Finding {
 }
 
 /// The code prefix of "not yet cleared" findings, followed by the question id.
-pub const UNCLEARED_PREFIX: &str = "unknown_";
+pub const UNCLEARED_PREFIX: &str = UNKNOWN_CODE_PREFIX;
 
 impl Evaluation {
     pub fn open_findings(&self) -> impl Iterator<Item = &Finding> {
@@ -226,6 +235,57 @@ impl Evaluation {
     }
     pub fn resolved_findings(&self) -> impl Iterator<Item = &Finding> {
         self.findings.iter().filter(|f| f.resolved)
+    }
+    /// How many findings are open, not yet cleared and resolved: the one count every page shows.
+    pub fn counts(&self) -> FindingCounts {
+        FindingCounts::of(self.findings.iter().map(|f| (f.is_uncleared(), f.resolved)))
+    }
+}
+
+/// The findings of an evaluation counted the one way every page shows them: `open` is
+/// every finding that still counts towards the verdict, the not-yet-cleared ones included.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FindingCounts {
+    pub open: usize,
+    /// Of the open ones, those about a fact not yet established.
+    pub uncleared: usize,
+    pub resolved: usize,
+}
+
+impl FindingCounts {
+    /// Counts (uncleared, resolved) flags.
+    pub fn of(findings: impl Iterator<Item = (bool, bool)>) -> Self {
+        let mut counts = FindingCounts::default();
+        for (uncleared, resolved) in findings {
+            if resolved {
+                counts.resolved += 1;
+            } else {
+                counts.open += 1;
+                if uncleared {
+                    counts.uncleared += 1;
+                }
+            }
+        }
+        counts
+    }
+
+    /// Open findings raised by an answer (not about a missing fact).
+    pub fn raised(&self) -> usize {
+        self.open - self.uncleared
+    }
+
+    /// "3 open findings (2 not yet cleared), 1 resolved by mitigations".
+    pub fn summary(&self) -> String {
+        let mut text = format!(
+            "{} open finding{}",
+            self.open,
+            if self.open == 1 { "" } else { "s" }
+        );
+        if self.uncleared > 0 {
+            text.push_str(&format!(" ({} not yet cleared)", self.uncleared));
+        }
+        text.push_str(&format!(", {} resolved by mitigations", self.resolved));
+        text
     }
 }
 
@@ -258,12 +318,13 @@ pub fn evaluate_screened(
     register: &[RegisterHit],
 ) -> Evaluation {
     let answers = asked_answers(rulebook, answers);
+    let (baseline, baseline_reason) = baseline(rulebook, &answers);
     let ctx = Context {
         rulebook,
         answers: &answers,
         register,
+        baseline,
     };
-    let (baseline, baseline_reason) = baseline(rulebook, &answers);
     let mitigations = answers.list(contract::MITIGATIONS);
 
     let mut findings = Vec::new();
@@ -285,6 +346,17 @@ pub fn evaluate_screened(
                 remedy: rule.remedy.clone(),
                 trigger: join_triggers(&triggers),
                 hint: String::new(),
+                note: (!rule.established_by.is_empty())
+                    .then(|| {
+                        established_note(
+                            rulebook,
+                            &rule.established_by,
+                            mitigations,
+                            &format!("the fact is still missing ({})", join_triggers(&triggers)),
+                        )
+                    })
+                    .flatten(),
+                established_by: rule.established_by.clone(),
             });
         }
     }
@@ -346,6 +418,7 @@ pub fn is_asked(rulebook: &Rulebook, question: &Question, answers: &Answers) -> 
             rulebook,
             answers,
             register: &[],
+            baseline: baseline_colour(rulebook, answers),
         }
         .holds(cond)
         .is_some(),
@@ -364,7 +437,35 @@ pub fn asked_answers(rulebook: &Rulebook, answers: &Answers) -> Answers {
     kept
 }
 
+/// The baseline colour alone, for conditions on it.
+fn baseline_colour(rulebook: &Rulebook, answers: &Answers) -> Colour {
+    if let Some((_, sub)) = answers
+        .text(contract::SUB_AREA)
+        .and_then(|s| rulebook.sub_area(s))
+    {
+        return sub.colour;
+    }
+    match answers.text(contract::AREA).and_then(|a| rulebook.area(a)) {
+        Some(area) => area_baseline(rulebook, area),
+        None => Colour::Orange,
+    }
+}
+
+/// An area's baseline when no sub-area is chosen, as the rulebook's settings say.
+fn area_baseline(rulebook: &Rulebook, area: &super::rulebook::Area) -> Colour {
+    match rulebook.settings().baseline_without_sub_area {
+        BaselineWithoutSubArea::AreaColour => area.colour,
+        BaselineWithoutSubArea::WorstSubArea => area
+            .sub_areas
+            .iter()
+            .map(|s| s.colour)
+            .max()
+            .unwrap_or(area.colour),
+    }
+}
+
 fn baseline(rulebook: &Rulebook, answers: &Answers) -> (Colour, String) {
+    let colour = baseline_colour(rulebook, answers);
     if let Some((area, sub)) = answers
         .text(contract::SUB_AREA)
         .and_then(|s| rulebook.sub_area(s))
@@ -379,13 +480,22 @@ fn baseline(rulebook: &Rulebook, answers: &Answers) -> (Colour, String) {
         return (sub.colour, reason);
     }
     if let Some(area) = answers.text(contract::AREA).and_then(|a| rulebook.area(a)) {
-        let reason = format!(
-            "The area {} is {} ({}); no sub-area was chosen.",
-            area.name,
-            area.colour.word(),
-            area.source
-        );
-        return (area.colour, reason);
+        let reason = match rulebook.settings().baseline_without_sub_area {
+            BaselineWithoutSubArea::AreaColour => format!(
+                "The area {} is {} ({}); no sub-area was chosen.",
+                area.name,
+                area.colour.word(),
+                area.source
+            ),
+            BaselineWithoutSubArea::WorstSubArea => format!(
+                "No sub-area was chosen, so the baseline is the worst colour among the sub-areas of {}: {} ({}). \
+                 Choosing the sub-area gives the project its own baseline.",
+                area.name,
+                colour.word(),
+                area.source
+            ),
+        };
+        return (colour, reason);
     }
     (
         Colour::Orange,
@@ -403,6 +513,7 @@ struct Context<'a> {
     rulebook: &'a Rulebook,
     answers: &'a Answers,
     register: &'a [RegisterHit],
+    baseline: Colour,
 }
 
 impl Context<'_> {
@@ -475,6 +586,12 @@ impl Context<'_> {
                     _ => Vec::new(),
                 })
             }
+            Condition::BaselineAtLeast(colour) => (self.baseline >= *colour).then(|| {
+                vec![Trigger {
+                    question: None,
+                    text: format!("the baseline is {}", self.baseline.word()),
+                }]
+            }),
             Condition::Any(list) => {
                 let mut found: Option<Vec<Trigger>> = None;
                 for c in list {
@@ -604,7 +721,7 @@ fn register_conflicts_of(ctx: &Context, hit: &RegisterHit) -> Vec<Finding> {
         .iter()
         .filter(|f| hit.flags.contains(&f.flag) && ctx.answers.text(&f.question) == Some("no"))
         .map(|f| Finding {
-            code: format!("register_conflict_{}", f.flag),
+            code: format!("{REGISTER_CONFLICT_PREFIX}{}", f.flag),
             severity: Colour::Orange,
             resolved: false,
             question: f.question.clone(),
@@ -629,6 +746,8 @@ fn register_conflicts_of(ctx: &Context, hit: &RegisterHit) -> Vec<Finding> {
                 register_text(hit, &f.flag, &f.label)
             ),
             hint: String::new(),
+            established_by: Vec::new(),
+            note: None,
         })
         .collect()
 }
@@ -664,6 +783,8 @@ fn identity_findings(ctx: &Context) -> Vec<Finding> {
             ),
             trigger: format!("Partner name: possible match. {}", hit.why),
             hint: String::new(),
+            established_by: Vec::new(),
+            note: None,
         })
         .take(1)
         .collect()
@@ -716,6 +837,8 @@ fn parent_findings(ctx: &Context) -> Vec<Finding> {
                     .to_owned(),
                 trigger: format!("Partner register: {} is part of {}", hit.entry, parent.entry),
                 hint: String::new(),
+                established_by: Vec::new(),
+                note: None,
             })
         })
         .take(1)
@@ -726,6 +849,7 @@ fn parent_findings(ctx: &Context) -> Vec<Finding> {
 /// unknown or unanswered raises an orange "not yet cleared" finding.
 fn unknown_findings(ctx: &Context) -> Vec<Finding> {
     let rulebook = ctx.rulebook;
+    let mitigations = ctx.answers.list(contract::MITIGATIONS);
     let mut findings = Vec::new();
     for question in rulebook.steps().iter().flat_map(|s| s.questions.iter()) {
         let Some(rule) = &question.unknown else {
@@ -734,19 +858,48 @@ fn unknown_findings(ctx: &Context) -> Vec<Finding> {
         if !is_asked(rulebook, question, ctx.answers) {
             continue;
         }
-        let state = match ctx.answers.get(&question.id) {
+        let (state, still) = match ctx.answers.get(&question.id) {
             Some(AnswerValue::Text(v))
                 if v == "unknown"
                     && matches!(question.kind, QuestionKind::Yn | QuestionKind::One) =>
             {
-                format!("{}: {}", question.short, rulebook.option_label(question, v))
+                let label = rulebook.option_label(question, v);
+                (
+                    format!("{}: {label}", question.short),
+                    format!("the answer is still \u{201c}{label}\u{201d}"),
+                )
             }
-            _ if !ctx.answers.is_answered(&question.id) => {
-                format!("{}: not answered", question.short)
+            Some(AnswerValue::Many(list))
+                if rule.option.as_ref().is_some_and(|o| list.contains(o)) =>
+            {
+                let label = rule
+                    .option
+                    .as_deref()
+                    .map(|o| rulebook.option_label(question, o))
+                    .unwrap_or_default();
+                (
+                    format!("{}: includes \u{201c}{label}\u{201d}", question.short),
+                    format!("the answer still includes \u{201c}{label}\u{201d}"),
+                )
             }
+            _ if !ctx.answers.is_answered(&question.id) => (
+                format!("{}: not answered", question.short),
+                "the question is still unanswered".to_owned(),
+            ),
             _ => continue,
         };
-        let remedy = if rule.resolved_by.is_empty() {
+        let remedy = if !rule.established_by.is_empty() {
+            let labels: Vec<String> = rule
+                .established_by
+                .iter()
+                .map(|m| rulebook.mitigation_label(m))
+                .collect();
+            format!(
+                "Find out and answer: {} {} can establish the fact, but only the answer clears this finding.",
+                question.label,
+                join_words(&labels)
+            )
+        } else if rule.resolved_by.is_empty() {
             format!("Find out and answer: {}", question.label)
         } else {
             let labels: Vec<String> = rule
@@ -770,11 +923,40 @@ fn unknown_findings(ctx: &Context) -> Vec<Finding> {
             source: rule.source.clone(),
             resolved_by: rule.resolved_by.clone(),
             remedy,
+            note: established_note(rulebook, &rule.established_by, mitigations, &still),
             trigger: state,
             hint: String::new(),
+            established_by: rule.established_by.clone(),
         });
     }
     findings
+}
+
+/// "Partner and affiliation screening is ticked but the answer is still Don't know: record
+/// what it found." A ticked mitigation that would establish a missing fact does not clear it.
+fn established_note(
+    rulebook: &Rulebook,
+    established_by: &[String],
+    mitigations: &[String],
+    still: &str,
+) -> Option<String> {
+    let ticked: Vec<String> = established_by
+        .iter()
+        .filter(|m| mitigations.contains(m))
+        .map(|m| rulebook.mitigation_label(m))
+        .collect();
+    if ticked.is_empty() {
+        return None;
+    }
+    let (verb, pronoun) = if ticked.len() == 1 {
+        ("is", "it")
+    } else {
+        ("are", "they")
+    };
+    Some(format!(
+        "{} {verb} ticked but {still}: record what {pronoun} found.",
+        join_words(&ticked)
+    ))
 }
 
 fn hint(

@@ -9,8 +9,8 @@ use super::*;
 use crate::domain::contract;
 
 fn rulebook() -> Rulebook {
-    Rulebook::parse(include_str!("../../rulebook/rulebook.toml"))
-        .expect("the shipped rulebook is valid")
+    Rulebook::parse(include_str!("../../rulebook/eu-knoc-2021-r1.toml"))
+        .expect("revision 1 is valid")
 }
 
 /// Every question answered in the way that raises nothing, for a green sub-area.
@@ -251,7 +251,8 @@ type RuleCase = (
     Colour,
 );
 
-fn rule_cases() -> Vec<RuleCase> {
+/// Cases that hold alike under revision 1 and revision 2.
+fn shared_rule_cases() -> Vec<RuleCase> {
     use Colour::{Green as G, Orange as O, Red as R};
     let all_mitigations = json!(ALL_MITIGATIONS);
     vec![
@@ -894,18 +895,6 @@ fn rule_cases() -> Vec<RuleCase> {
             O,
         ),
         (
-            "unknown partner, screened",
-            vec![
-                ("partner_funding", json!(["unknown"])),
-                ("mitigations", json!(["affiliation_screening"])),
-            ],
-            None,
-            "unknown_partner",
-            O,
-            true,
-            G,
-        ),
-        (
             "register contradicts a no",
             vec![],
             Some(&["military_links"]),
@@ -915,6 +904,25 @@ fn rule_cases() -> Vec<RuleCase> {
             O,
         ),
     ]
+}
+
+fn rule_cases() -> Vec<RuleCase> {
+    use Colour::{Green as G, Orange as O};
+    let mut cases = shared_rule_cases();
+    // Revision 1 only: a screening resolves an unidentified partner (revision 2 refuses that).
+    cases.extend(vec![(
+        "unknown partner, screened",
+        vec![
+            ("partner_funding", json!(["unknown"])),
+            ("mitigations", json!(["affiliation_screening"])),
+        ],
+        None,
+        "unknown_partner",
+        O,
+        true,
+        G,
+    )]);
+    cases
 }
 
 #[test]
@@ -1369,4 +1377,921 @@ fn evaluation_is_deterministic_and_round_trips_through_json() {
     let stored = serde_json::to_string(&a).expect("serialise");
     let back: Evaluation = serde_json::from_str(&stored).expect("deserialise");
     assert_eq!(a, back);
+}
+
+// ====================================================================== revision 2
+// The tests above run revision 1, which old assessments keep. Those below run the
+// shipped rulebook, revision 2: a case for every new and every revised rule, golden
+// cases from the paper and the contract, and a check that every rule of the active
+// rulebook and every finding kind the engine generates has a case here.
+
+fn r2() -> Rulebook {
+    Rulebook::parse(include_str!("../../rulebook/rulebook.toml"))
+        .expect("the shipped rulebook (revision 2) is valid")
+}
+
+/// Every mitigation of revision 2.
+const ALL_MITIGATIONS_R2: [&str; 10] = [
+    "legal_compliance_review",
+    "export_control_check",
+    "data_management_plan",
+    "access_controls",
+    "ethics_approval",
+    "affiliation_screening",
+    "interference_briefing",
+    "exit_strategy",
+    "diversification",
+    "abs_agreement",
+];
+
+/// Revision 1's clean answers plus revision 2's new questions, answered so that
+/// nothing is raised.
+fn clean2() -> BTreeMap<&'static str, Value> {
+    let mut map = clean();
+    map.extend([
+        ("specialist_review", json!("yes")),
+        ("visiting_researchers", json!("no")),
+        ("personal_incentives", json!("no")),
+        ("declined_elsewhere", json!("no")),
+        ("china_export_control", json!("no")),
+        ("non_human_genetic_resources", json!("no")),
+        ("sanctions_exposure", json!("no")),
+    ]);
+    map
+}
+
+fn eval2_with(changes: &[(&'static str, Value)], register: Option<&RegisterHit>) -> Evaluation {
+    let rb = r2();
+    let mut map = clean2();
+    for (k, v) in changes {
+        if v.is_null() {
+            map.remove(k);
+        } else {
+            map.insert(k, v.clone());
+        }
+    }
+    evaluate(&rb, &answers_of(&rb, &map), register)
+}
+
+fn eval2(changes: &[(&'static str, Value)]) -> Evaluation {
+    eval2_with(changes, None)
+}
+
+/// Revision 2: the shared cases and a case for every new and revised rule.
+fn rule_cases_r2() -> Vec<RuleCase> {
+    use Colour::{Green as G, Orange as O, Red as R};
+    let all = json!(ALL_MITIGATIONS_R2);
+    let orange_sub = || -> Vec<(&'static str, Value)> {
+        vec![("area", json!("ai")), ("sub_area", json!("ai_nlp"))]
+    };
+    let with = |mut base: Vec<(&'static str, Value)>, more: Vec<(&'static str, Value)>| {
+        base.extend(more);
+        base
+    };
+    let mut cases = shared_rule_cases();
+    cases.extend(vec![
+        (
+            "revised: military links, dual use unknown",
+            vec![
+                ("partner_military_links", json!("yes")),
+                ("dual_use_potential", json!("unknown")),
+            ],
+            None,
+            "military_links_dual_use_unassessed",
+            R,
+            false,
+            R,
+        ),
+        (
+            "revised: military links, dual use unanswered",
+            vec![
+                ("partner_military_links", json!("yes")),
+                ("dual_use_potential", Value::Null),
+            ],
+            None,
+            "military_links_dual_use_unassessed",
+            R,
+            false,
+            R,
+        ),
+        (
+            "revised: military funding, dual use unknown",
+            vec![
+                ("partner_funding", json!(["military_defence"])),
+                ("dual_use_potential", json!("unknown")),
+            ],
+            None,
+            "military_links_dual_use_unassessed",
+            R,
+            false,
+            R,
+        ),
+        (
+            "revised: register military links, dual use unanswered",
+            vec![("dual_use_potential", Value::Null)],
+            Some(&["military_links"][..]),
+            "military_links_dual_use_unassessed",
+            R,
+            false,
+            R,
+        ),
+        (
+            "revised: unassessed dual use is never mitigated",
+            vec![
+                ("partner_military_links", json!("yes")),
+                ("dual_use_potential", json!("unknown")),
+                ("mitigations", all.clone()),
+            ],
+            None,
+            "military_links_dual_use_unassessed",
+            R,
+            false,
+            R,
+        ),
+        (
+            "revised: surveillance use intended or foreseeable",
+            vec![("surveillance_use", json!("yes"))],
+            None,
+            "surveillance_use",
+            R,
+            false,
+            R,
+        ),
+        (
+            "new: visitors sponsored by the military",
+            vec![
+                ("visiting_researchers", json!("yes")),
+                (
+                    "visitor_funding",
+                    json!(["csc_scholarship", "military_sponsor"]),
+                ),
+            ],
+            None,
+            "military_visitor_sponsor",
+            R,
+            false,
+            R,
+        ),
+        (
+            "new: military sponsor is never mitigated",
+            vec![
+                ("visiting_researchers", json!("yes")),
+                ("visitor_funding", json!(["military_sponsor"])),
+                ("mitigations", all.clone()),
+            ],
+            None,
+            "military_visitor_sponsor",
+            R,
+            false,
+            R,
+        ),
+        (
+            "revised: military links outside dual use, dual use assessed",
+            vec![("partner_military_links", json!("yes"))],
+            None,
+            "military_links",
+            O,
+            false,
+            O,
+        ),
+        (
+            "new: declined elsewhere, whatever is recorded",
+            vec![
+                ("declined_elsewhere", json!("yes")),
+                ("mitigations", all.clone()),
+            ],
+            None,
+            "declined_elsewhere",
+            O,
+            false,
+            O,
+        ),
+        (
+            "new: no specialist review on an orange baseline",
+            with(
+                orange_sub(),
+                vec![
+                    ("specialist_review", json!("no")),
+                    ("mitigations", all.clone()),
+                ],
+            ),
+            None,
+            "no_specialist_review",
+            O,
+            false,
+            O,
+        ),
+        (
+            "new: no specialist review on a red baseline",
+            vec![
+                ("area", json!("polar")),
+                ("sub_area", json!("polar_biology")),
+                ("specialist_review", json!("no")),
+            ],
+            None,
+            "no_specialist_review",
+            O,
+            false,
+            R,
+        ),
+        (
+            "new: specialist review unknown on an orange baseline",
+            with(orange_sub(), vec![("specialist_review", json!("unknown"))]),
+            None,
+            "unknown_specialist_review",
+            O,
+            false,
+            O,
+        ),
+        (
+            "new: specialist review unanswered on an orange baseline",
+            with(
+                orange_sub(),
+                vec![
+                    ("specialist_review", Value::Null),
+                    ("mitigations", all.clone()),
+                ],
+            ),
+            None,
+            "unknown_specialist_review",
+            O,
+            false,
+            O,
+        ),
+        (
+            "new: no sub-area makes biotech's baseline orange, so specialists are owed",
+            vec![
+                ("area", json!("biotech")),
+                ("sub_area", Value::Null),
+                ("specialist_review", Value::Null),
+            ],
+            None,
+            "unknown_specialist_review",
+            O,
+            false,
+            O,
+        ),
+        (
+            "revised: no partner named, screening ticked",
+            vec![
+                ("partner_name", Value::Null),
+                ("mitigations", json!(["affiliation_screening"])),
+            ],
+            None,
+            "unknown_partner",
+            O,
+            false,
+            O,
+        ),
+        (
+            "revised: partner funding not known, screening ticked",
+            vec![
+                ("partner_funding", json!(["nsfc", "unknown"])),
+                ("mitigations", all.clone()),
+            ],
+            None,
+            "unknown_partner",
+            O,
+            false,
+            O,
+        ),
+        (
+            "new: visiting researchers, open",
+            vec![
+                ("visiting_researchers", json!("yes")),
+                ("visitor_funding", json!(["csc_scholarship"])),
+                ("mitigations", json!(["affiliation_screening"])),
+            ],
+            None,
+            "visiting_researchers",
+            O,
+            false,
+            O,
+        ),
+        (
+            "new: visiting researchers, mitigated",
+            vec![
+                ("visiting_researchers", json!("yes")),
+                ("visitor_funding", json!(["csc_scholarship", "eu_funding"])),
+                (
+                    "mitigations",
+                    json!(["affiliation_screening", "access_controls"]),
+                ),
+            ],
+            None,
+            "visiting_researchers",
+            O,
+            true,
+            G,
+        ),
+        (
+            "new: personal incentives, open",
+            vec![("personal_incentives", json!("yes"))],
+            None,
+            "personal_incentives",
+            O,
+            false,
+            O,
+        ),
+        (
+            "new: personal incentives, mitigated",
+            vec![
+                ("personal_incentives", json!("yes")),
+                ("mitigations", json!(["affiliation_screening"])),
+            ],
+            None,
+            "personal_incentives",
+            O,
+            true,
+            G,
+        ),
+        (
+            "new: Chinese export controls, one of two",
+            vec![
+                ("china_export_control", json!("yes")),
+                ("mitigations", json!(["legal_compliance_review"])),
+            ],
+            None,
+            "china_export_control",
+            O,
+            false,
+            O,
+        ),
+        (
+            "new: Chinese export controls, mitigated",
+            vec![
+                ("china_export_control", json!("yes")),
+                (
+                    "mitigations",
+                    json!(["legal_compliance_review", "exit_strategy"]),
+                ),
+            ],
+            None,
+            "china_export_control",
+            O,
+            true,
+            G,
+        ),
+        (
+            "new: non-human genetic resources, one of two",
+            vec![
+                ("non_human_genetic_resources", json!("yes")),
+                ("mitigations", json!(["legal_compliance_review"])),
+            ],
+            None,
+            "non_human_genetic_resources",
+            O,
+            false,
+            O,
+        ),
+        (
+            "new: non-human genetic resources, mitigated",
+            vec![
+                ("non_human_genetic_resources", json!("yes")),
+                (
+                    "mitigations",
+                    json!(["legal_compliance_review", "abs_agreement"]),
+                ),
+            ],
+            None,
+            "non_human_genetic_resources",
+            O,
+            true,
+            G,
+        ),
+        (
+            "new: licence judged not needed, unconfirmed",
+            vec![
+                ("export_controlled_items", json!("yes")),
+                ("export_licence", json!("not_needed")),
+            ],
+            None,
+            "export_licence_unconfirmed",
+            O,
+            false,
+            O,
+        ),
+        (
+            "new: licence judged not needed, confirmed by the check",
+            vec![
+                ("export_controlled_items", json!("yes")),
+                ("export_licence", json!("not_needed")),
+                ("mitigations", json!(["export_control_check"])),
+            ],
+            None,
+            "export_licence_unconfirmed",
+            O,
+            true,
+            G,
+        ),
+        (
+            "new: exposure to countermeasures, one of two",
+            vec![
+                ("sanctions_exposure", json!("yes")),
+                ("mitigations", json!(["exit_strategy"])),
+            ],
+            None,
+            "sanctions_exposure",
+            O,
+            false,
+            O,
+        ),
+        (
+            "new: exposure to countermeasures, mitigated",
+            vec![
+                ("sanctions_exposure", json!("yes")),
+                (
+                    "mitigations",
+                    json!(["interference_briefing", "exit_strategy"]),
+                ),
+            ],
+            None,
+            "sanctions_exposure",
+            O,
+            true,
+            G,
+        ),
+        (
+            "register contradicts a no on military links",
+            vec![],
+            Some(&["military_links"][..]),
+            "register_conflict_military_links",
+            O,
+            false,
+            O,
+        ),
+        (
+            "register contradicts a no on listing",
+            vec![],
+            Some(&["restricted_list"][..]),
+            "register_conflict_restricted_list",
+            O,
+            false,
+            R,
+        ),
+        (
+            "register contradicts a no on talent programmes",
+            vec![],
+            Some(&["talent_programme"][..]),
+            "register_conflict_talent_programme",
+            O,
+            false,
+            O,
+        ),
+    ]);
+    cases
+}
+
+/// Every question of revision 2 with a "not yet cleared" rule: how it is left unknown,
+/// what else must be answered for it to be asked, and the mitigations that would
+/// establish the fact (never resolving it).
+type UnknownCase = (
+    &'static str,
+    Value,
+    &'static [(&'static str, &'static str)],
+    &'static [&'static str],
+);
+
+fn unknown_cases_r2() -> Vec<UnknownCase> {
+    let screening: &'static [&'static str] = &["affiliation_screening"];
+    let legal: &'static [&'static str] = &["legal_compliance_review"];
+    let export: &'static [&'static str] = &["export_control_check"];
+    let answer_only: &'static [&'static str] = &[];
+    let unknown = || json!("unknown");
+    vec![
+        ("sub_area", Value::Null, &[], answer_only),
+        ("dual_use_potential", unknown(), &[], export),
+        ("intended_military_use", unknown(), &[], answer_only),
+        ("surveillance_use", unknown(), &[], answer_only),
+        ("partner_type", Value::Null, &[], screening),
+        ("partner_military_links", unknown(), &[], screening),
+        ("partner_restricted_list", unknown(), &[], screening),
+        ("affiliations_disclosed", unknown(), &[], screening),
+        ("talent_programme", unknown(), &[], screening),
+        ("partner_funding", Value::Null, &[], screening),
+        ("local_rules_checked", unknown(), &[], legal),
+        ("visiting_researchers", unknown(), &[], answer_only),
+        (
+            "visitor_funding",
+            json!(["csc_scholarship", "unknown"]),
+            &[("visiting_researchers", "yes")],
+            screening,
+        ),
+        (
+            "visitor_funding",
+            Value::Null,
+            &[("visiting_researchers", "yes")],
+            screening,
+        ),
+        ("personal_incentives", unknown(), &[], screening),
+        ("declined_elsewhere", unknown(), &[], answer_only),
+        ("export_controlled_items", unknown(), &[], export),
+        ("china_export_control", unknown(), &[], legal),
+        ("personal_data", unknown(), &[], legal),
+        ("human_genetic_resources", unknown(), &[], legal),
+        ("scientific_data_in_china", unknown(), &[], legal),
+        ("important_data", unknown(), &[], legal),
+        ("data_stored_in_china_only", unknown(), &[], legal),
+        ("non_human_genetic_resources", unknown(), &[], legal),
+        ("equal_access", unknown(), &[], answer_only),
+        ("ipr_agreement", Value::Null, &[], answer_only),
+        ("publication_freedom", unknown(), &[], answer_only),
+        ("fair_contribution", unknown(), &[], answer_only),
+        ("mobility_equal", unknown(), &[], answer_only),
+        ("human_subjects", unknown(), &[], answer_only),
+        (
+            "ethics_approval_both",
+            unknown(),
+            &[("human_subjects", "yes")],
+            answer_only,
+        ),
+        ("animal_research", Value::Null, &[], answer_only),
+        ("germline_editing", unknown(), &[], answer_only),
+        ("sensitive_topics", unknown(), &[], answer_only),
+        ("pressure_signs", unknown(), &[], answer_only),
+        ("dependency", unknown(), &[], answer_only),
+        ("shared_it_systems", unknown(), &[], answer_only),
+        ("sanctions_exposure", unknown(), &[], answer_only),
+    ]
+}
+
+#[test]
+fn revision_2_raises_every_rule_with_the_right_severity_and_resolution() {
+    let rb = r2();
+    for (case, changes, flags, code, severity, resolved, verdict) in rule_cases_r2() {
+        let register = flags.map(hit);
+        let e = eval2_with(&changes, register.as_ref());
+        let f = finding(&e, code)
+            .unwrap_or_else(|| panic!("{case}: no finding {code} in {:#?}", e.findings));
+        assert_eq!(f.severity, severity, "{case}: severity");
+        assert_eq!(f.resolved, resolved, "{case}: resolved");
+        assert_eq!(
+            e.verdict, verdict,
+            "{case}: verdict; findings {:#?}",
+            e.findings
+        );
+        assert!(
+            !f.title.is_empty()
+                && !f.why.is_empty()
+                && !f.source.is_empty()
+                && !f.remedy.is_empty(),
+            "{case}: explained"
+        );
+        assert!(
+            !f.trigger.is_empty() && !f.hint.is_empty(),
+            "{case}: trigger and hint"
+        );
+        assert!(
+            rb.question(&f.question).is_some(),
+            "{case}: question {}",
+            f.question
+        );
+    }
+}
+
+#[test]
+fn in_revision_2_only_an_answer_clears_a_missing_fact() {
+    for (question, how, needs, established_by) in unknown_cases_r2() {
+        let mut changes: Vec<(&'static str, Value)> =
+            needs.iter().map(|(q, v)| (*q, json!(v))).collect();
+        changes.push((question, how.clone()));
+        let code = format!("unknown_{question}");
+        let e = eval2(&changes);
+        let f = finding(&e, &code)
+            .unwrap_or_else(|| panic!("{question} = {how}: no {code} in {:#?}", e.findings));
+        assert_eq!(f.severity, Colour::Orange, "{question}");
+        assert!(!f.resolved, "{question}");
+        assert!(f.is_uncleared(), "{question}");
+        assert!(
+            e.verdict >= Colour::Orange,
+            "{question} = {how}: unknown is never green"
+        );
+        assert!(
+            f.resolved_by.is_empty(),
+            "{question}: no mitigation resolves it"
+        );
+        let expected: Vec<String> = established_by.iter().map(|s| (*s).to_owned()).collect();
+        assert_eq!(f.established_by, expected, "{question}: established by");
+        assert_eq!(f.note, None, "{question}: nothing ticked, nothing to note");
+
+        // Every mitigation ticked: still not cleared; the establishing ones are pointed out.
+        changes.push(("mitigations", json!(ALL_MITIGATIONS_R2)));
+        let e = eval2(&changes);
+        let f = finding(&e, &code).expect("still listed");
+        assert!(!f.resolved, "{question}: resolved by mitigations");
+        assert!(
+            e.verdict >= Colour::Orange,
+            "{question}: mitigations made it green"
+        );
+        match (established_by.is_empty(), &f.note) {
+            (true, None) => {}
+            (false, Some(note)) => assert!(
+                note.contains("ticked but") && note.contains("record what"),
+                "{question}: {note}"
+            ),
+            (_, note) => panic!("{question}: unexpected note {note:?}"),
+        }
+    }
+}
+
+/// Every finding kind revision 2 can raise: each rule's code, the "not yet cleared"
+/// finding of each question with an unknown rule, and a conflict for each register flag.
+fn finding_kinds(rb: &Rulebook) -> Vec<String> {
+    let mut kinds: Vec<String> = rb.rules().iter().map(|r| r.code.clone()).collect();
+    kinds.extend(
+        rb.steps()
+            .iter()
+            .flat_map(|s| &s.questions)
+            .filter(|q| q.unknown.is_some())
+            .map(|q| format!("{UNCLEARED_PREFIX}{}", q.id)),
+    );
+    kinds.extend(
+        rb.register_flags()
+            .iter()
+            .map(|f| format!("register_conflict_{}", f.flag)),
+    );
+    kinds
+}
+
+#[test]
+fn every_rule_and_every_generated_finding_of_the_active_rulebook_has_a_case() {
+    let rb = r2();
+    let mut covered: Vec<String> = rule_cases_r2().iter().map(|c| c.3.to_owned()).collect();
+    covered.extend(
+        unknown_cases_r2()
+            .iter()
+            .map(|(q, ..)| format!("{UNCLEARED_PREFIX}{q}")),
+    );
+    let missing: Vec<String> = finding_kinds(&rb)
+        .into_iter()
+        .filter(|k| !covered.contains(k))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "findings of the rulebook without a case in the verdict table: {missing:?}"
+    );
+    // And the table names no finding the rulebook cannot raise.
+    let kinds = finding_kinds(&rb);
+    let stray: Vec<&String> = covered.iter().filter(|c| !kinds.contains(c)).collect();
+    assert!(
+        stray.is_empty(),
+        "cases for findings that do not exist: {stray:?}"
+    );
+}
+
+#[test]
+fn a_clean_project_is_green_under_revision_2_too() {
+    let e = eval2(&[]);
+    assert_eq!(e.findings, vec![], "unexpected findings");
+    assert_eq!(e.verdict, Colour::Green);
+    assert_eq!(e.rulebook_version, r2().version());
+}
+
+#[test]
+fn revision_2_answers_that_raise_nothing_leave_a_green_project_green() {
+    for (case, changes) in [
+        (
+            "licence obtained",
+            vec![
+                ("export_controlled_items", json!("yes")),
+                ("export_licence", json!("obtained")),
+            ],
+        ),
+        (
+            "specialist review no on a green baseline",
+            vec![("specialist_review", json!("no"))],
+        ),
+        (
+            "specialist review unknown on a green baseline",
+            vec![("specialist_review", json!("unknown"))],
+        ),
+        (
+            "specialist review unanswered on a green baseline",
+            vec![("specialist_review", Value::Null)],
+        ),
+        (
+            "visitor funding not asked without visitors",
+            vec![("visitor_funding", json!(["military_sponsor", "unknown"]))],
+        ),
+        (
+            "an extra partner unit",
+            vec![("partner_unit", json!("School of Public Health"))],
+        ),
+        ("no partner unit", vec![("partner_unit", Value::Null)]),
+        (
+            "green development without a sub-area is still green at baseline",
+            vec![
+                ("area", json!("green_development")),
+                ("sub_area", json!("green_grid")),
+            ],
+        ),
+    ] {
+        let e = eval2(&changes);
+        assert_eq!(e.verdict, Colour::Green, "{case}: {:#?}", e.findings);
+        assert!(e.findings.is_empty(), "{case}: {:#?}", e.findings);
+    }
+}
+
+#[test]
+fn revision_2_without_a_sub_area_takes_the_worst_sub_area_and_is_not_yet_cleared() {
+    use Colour::{Green as G, Orange as O, Red as R};
+    for (area, colour) in [
+        ("ai", O),
+        ("quantum", R),
+        ("integrated_circuits", O),
+        ("brain", O),
+        ("biotech", O),
+        ("clinical_health", G),
+        ("deep_space", R),
+        ("deep_ground", O),
+        ("deep_sea", O),
+        ("polar", R),
+        ("green_development", G),
+        ("other", O),
+    ] {
+        let e = eval2(&[("area", json!(area)), ("sub_area", Value::Null)]);
+        assert_eq!(e.baseline, colour, "area {area}");
+        assert!(
+            e.baseline_reason.contains("worst colour"),
+            "{}",
+            e.baseline_reason
+        );
+        let f = finding(&e, "unknown_sub_area").expect("the missing sub-area is a finding");
+        assert!(!f.resolved);
+        assert_eq!(e.verdict, colour.max(Colour::Orange), "area {area}");
+    }
+}
+
+#[test]
+fn golden_cases_from_the_paper_and_the_issue_differ_between_the_revisions_as_intended() {
+    // Ticking the partner screening no longer clears "Military links: Don't know".
+    let screened_unknown = [
+        ("partner_military_links", json!("unknown")),
+        ("mitigations", json!(["affiliation_screening"])),
+    ];
+    let old = eval(&screened_unknown);
+    assert_eq!(
+        old.verdict,
+        Colour::Green,
+        "revision 1 let the screening resolve it"
+    );
+    let new = eval2(&screened_unknown);
+    assert_eq!(new.verdict, Colour::Orange);
+    let f = finding(&new, "unknown_partner_military_links").expect("finding");
+    assert!(!f.resolved);
+    let note = f
+        .note
+        .as_deref()
+        .expect("the memo says the screening is ticked");
+    assert!(
+        note.contains("Partner and affiliation screening is ticked but the answer is still")
+            && note.contains("Don't know")
+            && note.contains("record what it found"),
+        "{note}"
+    );
+
+    // A biotech project without a sub-area is no longer green with no findings.
+    let no_sub = [("area", json!("biotech")), ("sub_area", Value::Null)];
+    assert_eq!(eval(&no_sub).verdict, Colour::Green);
+    assert!(eval(&no_sub).findings.is_empty());
+    let new = eval2(&no_sub);
+    assert_eq!(new.baseline, Colour::Orange);
+    assert!(finding(&new, "unknown_sub_area").is_some());
+
+    // A military-linked partner on work whose dual use nobody assessed is red, not orange.
+    let unassessed = [
+        ("partner_military_links", json!("yes")),
+        ("dual_use_potential", json!("unknown")),
+    ];
+    assert_eq!(eval(&unassessed).verdict, Colour::Orange);
+    assert_eq!(eval2(&unassessed).verdict, Colour::Red);
+
+    // "Export licence not needed" now needs the export-control officer's confirmation.
+    let not_needed = [
+        ("export_controlled_items", json!("yes")),
+        ("export_licence", json!("not_needed")),
+    ];
+    assert_eq!(eval(&not_needed).verdict, Colour::Green);
+    assert_eq!(eval2(&not_needed).verdict, Colour::Orange);
+
+    // Surveillance is about intended or foreseeable use: a vision project whose results
+    // could serve surveillance only as a capability is orange (dual use), as AI is.
+    let vision = [
+        ("area", json!("ai")),
+        ("sub_area", json!("ai_vision_graphics")),
+        ("dual_use_potential", json!("yes")),
+        ("surveillance_use", json!("no")),
+        (
+            "mitigations",
+            json!(["export_control_check", "access_controls"]),
+        ),
+    ];
+    let e = eval2(&vision);
+    assert_eq!(e.verdict, Colour::Orange, "{:#?}", e.findings);
+    assert!(finding(&e, "surveillance_use").is_none());
+    let mut foreseeable = vision.to_vec();
+    foreseeable.push(("surveillance_use", json!("yes")));
+    assert_eq!(eval2(&foreseeable).verdict, Colour::Red);
+
+    // Green fields with every caveat handled stay green; red and orange fields keep
+    // their colour whatever is recorded (conclusion of section 2.2).
+    let cancer = eval2(&[
+        ("sub_area", json!("clin_cancer")),
+        ("human_subjects", json!("yes")),
+        ("ethics_approval_both", json!("yes")),
+        ("personal_data", json!("yes")),
+        ("human_genetic_resources", json!("yes")),
+        ("visiting_researchers", json!("yes")),
+        ("visitor_funding", json!(["csc_scholarship"])),
+        ("mitigations", json!(ALL_MITIGATIONS_R2)),
+    ]);
+    assert_eq!(cancer.verdict, Colour::Green, "{:#?}", cancer.findings);
+    assert_eq!(
+        cancer.benefits.level,
+        BenefitLevel::Medium,
+        "cancer is on the Strategic Agenda"
+    );
+    let quantum = eval2(&[
+        ("area", json!("quantum")),
+        ("sub_area", json!("quantum_sensing")),
+        ("mitigations", json!(ALL_MITIGATIONS_R2)),
+    ]);
+    assert_eq!(quantum.verdict, Colour::Red);
+    let earth = eval2(&[
+        ("area", json!("deep_space")),
+        ("sub_area", json!("space_earth_observation")),
+        ("mitigations", json!(ALL_MITIGATIONS_R2)),
+    ]);
+    assert_eq!(earth.verdict, Colour::Orange);
+}
+
+#[test]
+fn revision_1_evaluations_carry_none_of_revision_2s_new_fields() {
+    // Old assessments are stored as JSON; evaluating them again must give the same bytes.
+    let e = eval(&[
+        ("partner_military_links", json!("unknown")),
+        ("mitigations", json!(ALL_MITIGATIONS)),
+    ]);
+    let json = serde_json::to_string(&e).expect("serialise");
+    assert!(
+        !json.contains("established_by") && !json.contains("\"note\""),
+        "{json}"
+    );
+}
+
+#[test]
+fn counts_are_the_same_everywhere_open_includes_not_yet_cleared() {
+    let e = eval2(&[
+        ("dependency", json!("yes")),
+        ("pressure_signs", json!("unknown")),
+        ("shared_it_systems", json!("yes")),
+        ("mitigations", json!(["access_controls"])),
+    ]);
+    let counts = e.counts();
+    assert_eq!((counts.open, counts.uncleared, counts.resolved), (2, 1, 1));
+    assert_eq!(counts.raised(), 1);
+    assert_eq!(
+        counts.summary(),
+        "2 open findings (1 not yet cleared), 1 resolved by mitigations"
+    );
+}
+
+#[test]
+fn next_steps_list_questions_then_missing_mitigations() {
+    use crate::domain::memo::next_steps;
+    let rb = r2();
+    let answers = [
+        ("partner_military_links", json!("unknown")),
+        ("pressure_signs", Value::Null),
+        ("personal_data", json!("yes")),
+        ("human_genetic_resources", json!("yes")),
+        ("germline_editing", json!("yes")),
+        (
+            "mitigations",
+            json!(["affiliation_screening", "legal_compliance_review"]),
+        ),
+    ];
+    let e = eval2(&answers);
+    let steps = next_steps(
+        &rb,
+        &e,
+        &[
+            "affiliation_screening".to_owned(),
+            "legal_compliance_review".to_owned(),
+        ],
+    );
+    let questions: Vec<&str> = steps.answer.iter().map(|q| q.id.as_str()).collect();
+    assert_eq!(questions, ["partner_military_links", "pressure_signs"]);
+    assert!(
+        steps.answer[0].note.is_some(),
+        "the ticked screening is pointed out"
+    );
+    let mitigations: Vec<&str> = steps.record.iter().map(|m| m.code.as_str()).collect();
+    assert_eq!(mitigations, ["data_management_plan", "ethics_approval"]);
+    assert_eq!(
+        steps.record[0].findings.len(),
+        2,
+        "personal data and genetic resources"
+    );
+    assert_eq!(steps.red, 1);
 }

@@ -326,7 +326,8 @@ impl Register {
     /// A word that tells one organisation from another: not a place, not a kind of
     /// institution, and long enough to mean something.
     pub(super) fn is_distinctive(&self, w: WordId) -> bool {
-        self.vocabulary.identity(w) == Identity::Plain && self.vocabulary.text(w).chars().count() >= 4
+        self.vocabulary.identity(w) == Identity::Plain
+            && self.vocabulary.text(w).chars().count() >= 4
     }
 
     /// All entries, in register order.

@@ -384,7 +384,11 @@ impl Register {
             else {
                 continue;
             };
-            let mut distinctive: Vec<WordId> = ids.iter().copied().filter(|&w| self.is_distinctive(w)).collect();
+            let mut distinctive: Vec<WordId> = ids
+                .iter()
+                .copied()
+                .filter(|&w| self.is_distinctive(w))
+                .collect();
             distinctive.sort_unstable();
             distinctive.dedup();
             // Every non-empty subset of (at most six of) the part's distinctive words.

@@ -65,21 +65,29 @@ async fn evaluate_post(
             "is required: send {\"answers\": {\"<question id>\": <value>, ...}}",
         ));
     };
-    let answers = Answers::from_json(state.rulebook(), raw_answers)
+    let rulebook = state.active_rulebook().await.map_err(unavailable)?;
+    let answers = Answers::from_json(&rulebook, raw_answers)
         .map_err(|errors| ApiError(StatusCode::UNPROCESSABLE_ENTITY, errors))?;
-    let (evaluation, _) = state.evaluate(&answers).await.map_err(|e| {
-        tracing::error!(error = %e, "evaluate: register unavailable");
-        ApiError::one(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "",
-            "the database is unavailable; try again",
-        )
-    })?;
+    let (evaluation, _) = state
+        .evaluate(&rulebook, &answers)
+        .await
+        .map_err(|e| unavailable(e.into()))?;
     Ok(Json(evaluation).into_response())
 }
 
-async fn rulebook_get(State(state): State<AppState>) -> Json<Value> {
-    Json(rulebook_json(state.rulebook()))
+/// The database did not answer: a JSON 503, the detail logged.
+fn unavailable(e: anyhow::Error) -> ApiError {
+    tracing::error!(error = %e, "api: database unavailable");
+    ApiError::one(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "",
+        "the database is unavailable; try again",
+    )
+}
+
+async fn rulebook_get(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let rulebook = state.active_rulebook().await.map_err(unavailable)?;
+    Ok(Json(rulebook_json(&rulebook)))
 }
 
 /// The rulebook as JSON, with the options of `area` and `sub_area` spelled out.

@@ -17,11 +17,13 @@ use crate::db::projects::Project;
 use crate::db::review::{Comment, Decision, NewDecision, QueueItem, Return, Submission};
 use crate::domain::account::Role;
 use crate::domain::answers::FieldError;
+use crate::domain::compare::FindingsDiff;
 use crate::domain::contract;
 use crate::domain::digest::record_digest;
 use crate::domain::lifecycle::{Status, Transition};
+use crate::domain::memo::{NextSteps, next_steps};
 use crate::domain::rulebook::{Colour, Rulebook};
-use crate::domain::verdict::{Evaluation, Finding};
+use crate::domain::verdict::{self, Evaluation, Finding, FindingCounts};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::web::forms::{Errors, FormPairs};
@@ -47,6 +49,15 @@ pub struct FindingView {
     pub step_number: Option<usize>,
     pub resolved_by: Vec<String>,
     pub comments: Vec<Comment>,
+}
+
+/// What the active rulebook would conclude from a case computed by another version.
+pub struct CurrentRulebook {
+    pub version: String,
+    pub verdict: Colour,
+    /// The colour differs from the stored verdict.
+    pub changes_colour: bool,
+    pub reasons: Vec<String>,
 }
 
 /// What changed from one submission to the next.
@@ -89,6 +100,14 @@ struct CasePage {
     assessment: Assessment,
     status: Status,
     evaluation: Evaluation,
+    counts: FindingCounts,
+    next: NextSteps,
+    /// The next steps are the active rulebook's (an editable case computed by another version).
+    next_by_current: bool,
+    /// The step that asks for mitigations, for the next steps' link.
+    mitigations_step: usize,
+    /// Set when the active rulebook would conclude otherwise.
+    current: Option<CurrentRulebook>,
     open: Vec<FindingView>,
     /// Open "not yet cleared" findings, listed compactly after the others.
     uncleared: Vec<FindingView>,
@@ -129,13 +148,13 @@ fn colour_word(code: &str) -> &'static str {
 }
 
 fn submission_changes(rulebook: &Rulebook, subs: &[Submission]) -> Vec<SubmissionChange> {
+    let titles = |list: Vec<crate::domain::compare::FindingBrief>| -> Vec<String> {
+        list.into_iter().map(|f| f.title).collect()
+    };
     subs.windows(2)
         .map(|pair| {
             let (a, b) = (&pair[0], &pair[1]);
-            let find =
-                |e: &Evaluation, code: &str| e.findings.iter().find(|f| f.code == code).cloned();
-            let (ea, eb) = (&a.evaluation.0, &b.evaluation.0);
-            let title = |f: &Finding| f.title.clone();
+            let diff = FindingsDiff::between(&a.evaluation.0.briefs(), &b.evaluation.0.briefs());
             SubmissionChange {
                 number: b.number,
                 submitted_by: b.submitted_by_name.clone(),
@@ -143,30 +162,10 @@ fn submission_changes(rulebook: &Rulebook, subs: &[Submission]) -> Vec<Submissio
                 verdict_before: colour_word(&a.verdict).to_owned(),
                 verdict_after: colour_word(&b.verdict).to_owned(),
                 answers: changed_answers(rulebook, &a.answers.0, &b.answers.0),
-                findings_added: eb
-                    .findings
-                    .iter()
-                    .filter(|f| find(ea, &f.code).is_none())
-                    .map(title)
-                    .collect(),
-                findings_removed: ea
-                    .findings
-                    .iter()
-                    .filter(|f| find(eb, &f.code).is_none())
-                    .map(title)
-                    .collect(),
-                findings_resolved: eb
-                    .findings
-                    .iter()
-                    .filter(|f| f.resolved && find(ea, &f.code).is_some_and(|o| !o.resolved))
-                    .map(title)
-                    .collect(),
-                findings_reopened: eb
-                    .findings
-                    .iter()
-                    .filter(|f| !f.resolved && find(ea, &f.code).is_some_and(|o| o.resolved))
-                    .map(title)
-                    .collect(),
+                findings_added: titles(diff.added),
+                findings_removed: titles(diff.removed),
+                findings_resolved: titles(diff.resolved),
+                findings_reopened: titles(diff.reopened),
             }
         })
         .collect()
@@ -187,6 +186,21 @@ async fn case_page(
         .await?;
     let answers = &case.assessment.answers.0;
     let evaluation = case.assessment.evaluation.0.clone();
+    // The active rulebook's view of the same answers, when another version computed the case.
+    let active = state.active_rulebook().await?;
+    let now = (active.version() != evaluation.rulebook_version)
+        .then(|| verdict::evaluate_screened(&active, answers, &evaluation.register_hits()));
+    let current = now
+        .as_ref()
+        .and_then(|now| current_rulebook(active.version(), &evaluation, now));
+    let status = case.status();
+    let can_edit = s.role() == Role::Officer && status.is_editable();
+    // An editable case will be evaluated with the active rulebook when it is saved, so its
+    // next steps are the active rulebook's; a submitted one's are those it records.
+    let next = match (&now, can_edit) {
+        (Some(now), true) => next_steps(&active, now, answers.list(contract::MITIGATIONS)),
+        _ => next_steps(&rulebook, &evaluation, answers.list(contract::MITIGATIONS)),
+    };
     let all_comments = db::review::comments(state.pool(), id).await?;
     let view = |f: &Finding| FindingView {
         question_label: rulebook
@@ -219,7 +233,6 @@ async fn case_page(
         .map(|m| rulebook.mitigation_label(m))
         .collect();
     let submissions = db::review::submissions(state.pool(), id).await?;
-    let status = case.status();
     let institution = match case.project.institution_id {
         Some(i) => db::users::institution(state.pool(), i)
             .await?
@@ -248,6 +261,11 @@ async fn case_page(
             },
         )
         .with_notice(notice(notice_code)),
+        counts: evaluation.counts(),
+        next,
+        next_by_current: now.is_some() && can_edit,
+        mitigations_step: active.step_of(contract::MITIGATIONS).map_or(1, |s| s + 1),
+        current,
         open: evaluation
             .open_findings()
             .filter(|f| !f.is_uncleared())
@@ -287,7 +305,7 @@ async fn case_page(
         changes: submission_changes(&rulebook, &submissions),
         submissions: submissions.len(),
         audit,
-        can_edit: s.role() == Role::Officer && status.is_editable(),
+        can_edit,
         can_comment: matches!(s.role(), Role::Officer | Role::Reviewer),
         can_review: s.role() == Role::Reviewer && status.awaits_review(),
         own_submission,
@@ -297,6 +315,25 @@ async fn case_page(
         evaluation,
         project: case.project,
         assessment: case.assessment,
+    })
+}
+
+/// What the active rulebook concludes from the same answers, with the register match the
+/// case recorded, when that differs from the stored evaluation.
+fn current_rulebook(
+    version: &str,
+    stored: &Evaluation,
+    now: &Evaluation,
+) -> Option<CurrentRulebook> {
+    let diff = FindingsDiff::between(&stored.briefs(), &now.briefs());
+    if diff.is_empty() && now.verdict == stored.verdict {
+        return None;
+    }
+    Some(CurrentRulebook {
+        version: version.to_owned(),
+        verdict: now.verdict,
+        changes_colour: now.verdict != stored.verdict,
+        reasons: diff.sentences(),
     })
 }
 

@@ -93,7 +93,7 @@ fn day(field: &str, raw: &str, errors: &mut Vec<FieldError>) -> Option<Date> {
 impl CaseQuery {
     /// Valid filters, and a message for each one that is not (it is then ignored).
     pub fn filters(&self, state: &AppState, register: &Register) -> (Filters, Vec<FieldError>) {
-        let rulebook = state.rulebook();
+        let rulebook = state.rulebook_now();
         let mut errors = Vec::new();
         let mut pick = |field: &str, raw: &str, ok: bool| -> Option<String> {
             let raw = raw.trim();
@@ -310,6 +310,7 @@ async fn cases_get(
         .flatten();
     let first = (!query.after.is_empty()).then(|| query.link("/cases", &[]));
     let reviewer = s.role() == Role::Reviewer;
+    let rulebook = state.rulebook_now();
     let page = CasesPage {
         layout: Layout::new(&state, &s.ctx, "Cases", "cases"),
         csv: query.link("/cases.csv", &[]),
@@ -319,7 +320,7 @@ async fn cases_get(
         } else {
             Vec::new()
         },
-        areas: state.rulebook().areas(),
+        areas: rulebook.areas(),
         rows,
         capped: total > db::cases::COUNT_CAP,
         total: total.min(db::cases::COUNT_CAP),
@@ -607,7 +608,7 @@ async fn compare_get(
     for id in &ids {
         cases.push(visible_case(&state, &s, &id.to_string()).await?);
     }
-    let rulebook = state.rulebook().clone();
+    let rulebook = state.active_rulebook().await?;
     let mut columns = Vec::new();
     for c in &cases {
         let institution = match c.project.institution_id {

@@ -81,7 +81,7 @@ async fn dashboard_get(State(state): State<AppState>, s: Signed) -> AppResult<Re
     let scope = scope(&s)?;
     let figures = state.dashboard(scope).await?;
     let rows: Vec<&db::cases::DashboardFigure> = figures.iter().filter(|f| f.set == 0).collect();
-    let rulebook = state.rulebook();
+    let rulebook = state.rulebook_now();
     let mut areas: Vec<AreaRow> = Vec::new();
     let mut names: Vec<(Option<String>, String)> = rulebook
         .areas()

@@ -36,7 +36,7 @@ struct HomePage<'a> {
 }
 
 async fn home_get(State(state): State<AppState>, ctx: Ctx) -> AppResult<Response> {
-    let rulebook = state.rulebook();
+    let rulebook = state.active_rulebook().await?;
     let groups = [
         (
             Colour::Green,
@@ -69,7 +69,7 @@ async fn home_get(State(state): State<AppState>, ctx: Ctx) -> AppResult<Response
             "Screening EU-China research collaborations",
             "home",
         ),
-        rulebook,
+        rulebook: &rulebook,
         groups,
     })
 }
@@ -86,7 +86,8 @@ async fn area_get(
     ctx: Ctx,
     Path(code): Path<String>,
 ) -> AppResult<Response> {
-    let area = state.rulebook().area(&code).ok_or(AppError::NotFound)?;
+    let rulebook = state.active_rulebook().await?;
+    let area = rulebook.area(&code).ok_or(AppError::NotFound)?;
     ok(&AreaPage {
         layout: Layout::new(&state, &ctx, area.name.clone(), "home"),
         area,
@@ -103,10 +104,10 @@ struct RulebookPage<'a> {
 }
 
 async fn rulebook_get(State(state): State<AppState>, ctx: Ctx) -> AppResult<Response> {
-    let rulebook = state.rulebook();
+    let rulebook = state.active_rulebook().await?;
     ok(&RulebookPage {
         layout: Layout::new(&state, &ctx, "Rulebook", "rulebook"),
-        rulebook,
+        rulebook: &rulebook,
         steps: rulebook.steps(),
         rules: rulebook.rules(),
     })

@@ -31,7 +31,7 @@ impl Layout {
         Layout {
             title: title.into(),
             nav,
-            rulebook_version: state.rulebook().version().to_owned(),
+            rulebook_version: state.rulebook_now().version().to_owned(),
             notice: None,
             csrf: ctx.csrf.clone(),
             user_name: ctx.user.as_ref().map(|u| u.display_name.clone()),
@@ -97,6 +97,9 @@ pub fn notice(code: Option<&str>) -> Option<&'static str> {
         }
         "screening_acknowledged" => Some("Screening change acknowledged."),
         "settings" => Some("Settings saved."),
+        "rulebook_activated" => Some(
+            "Rulebook activated. Every app server evaluates with it from its next request; stored assessments keep their verdicts.",
+        ),
         _ => None,
     }
 }

@@ -16,6 +16,7 @@ mod layout;
 mod projects;
 mod register;
 mod register_admin;
+mod rulebooks;
 mod screening;
 mod security;
 mod session;
@@ -67,6 +68,7 @@ pub fn app(state: AppState) -> Router {
         .merge(cases::router())
         .merge(dashboard::router())
         .merge(register::router())
+        .merge(rulebooks::router())
         .merge(api::router())
         .merge(health::router())
         .merge(assets::router())

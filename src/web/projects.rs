@@ -147,7 +147,8 @@ async fn assessments_post(
 ) -> AppResult<Response> {
     let project = own_project(&state, &s, &id).await?;
     let answers = Answers::default();
-    let (evaluation, _) = state.evaluate(&answers).await?;
+    let rulebook = state.active_rulebook().await?;
+    let (evaluation, _) = state.evaluate(&rulebook, &answers).await?;
     let mut tx = state.pool().begin().await?;
     let assessment = db::assessments::insert(
         &mut tx,

@@ -86,8 +86,8 @@ pub fn panic_response(err: Box<dyn Any + Send + 'static>) -> Response<Body> {
         .into_response()
 }
 
-/// Refuses state-changing form posts whose `_csrf` token (a form field, or a query
-/// parameter for file uploads) does not match the session's. The JSON API is exempt:
+/// Refuses state-changing form posts whose `_csrf` token (a form field, also in a
+/// multipart upload, or a query parameter) does not match the session's. The JSON API is exempt:
 /// it changes nothing and is not sent by browsers with cookies in a usable way.
 pub async fn verify_csrf(request: Request, next: Next) -> Response {
     let safe = matches!(
@@ -118,11 +118,13 @@ pub async fn verify_csrf(request: Request, next: Next) -> Response {
                 .find(|(k, _)| k == "_csrf")
                 .map(|(_, v)| v)
         });
-    let is_form = request
+    let content_type = request
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        .unwrap_or_default()
+        .to_owned();
+    let is_form = content_type.starts_with("application/x-www-form-urlencoded");
     let (parts, body) = request.into_parts();
     // The body is read once here and handed on unchanged; the size limit still applies.
     let bytes = match axum::body::to_bytes(body, 256 * 1024).await {
@@ -144,6 +146,8 @@ pub async fn verify_csrf(request: Request, next: Next) -> Response {
                     .find(|(k, _)| k == "_csrf")
                     .map(|(_, v)| v)
             })
+    } else if content_type.starts_with("multipart/form-data") {
+        multipart_token(&content_type, bytes.clone()).await
     } else {
         None
     };
@@ -154,6 +158,24 @@ pub async fn verify_csrf(request: Request, next: Next) -> Response {
         }
         _ => csrf_refused(),
     }
+}
+
+/// The `_csrf` field of a multipart body (forms put it first, so reading stops early).
+async fn multipart_token(content_type: &str, bytes: axum::body::Bytes) -> Option<String> {
+    use axum::extract::FromRequest;
+    let request = Request::builder()
+        .header(header::CONTENT_TYPE, content_type)
+        .body(Body::from(bytes))
+        .ok()?;
+    let mut multipart = axum::extract::Multipart::from_request(request, &())
+        .await
+        .ok()?;
+    while let Ok(Some(field)) = multipart.next_field().await {
+        if field.name() == Some("_csrf") {
+            return field.text().await.ok();
+        }
+    }
+    None
 }
 
 fn csrf_refused() -> Response {

@@ -19,7 +19,7 @@ use crate::domain::answers::{AnswerValue, Answers, FieldError, check_value};
 use crate::domain::contract;
 use crate::domain::lifecycle::{Status, Transition};
 use crate::domain::rulebook::{Colour, Condition, OptionsFrom, Question, QuestionKind, Rulebook};
-use crate::domain::verdict::{Evaluation, Identity, asked_answers, is_asked};
+use crate::domain::verdict::{Evaluation, FindingCounts, Identity, asked_answers, is_asked};
 use crate::error::{AppError, AppResult};
 use crate::screening::Certainty;
 use crate::screening::grouping_key;
@@ -129,6 +129,8 @@ pub struct QuestionView {
     pub control: &'static str,
     pub label: String,
     pub help: String,
+    /// How to find the answer, when the rulebook says.
+    pub how: Option<String>,
     pub source: Option<String>,
     pub required: bool,
     pub options: Vec<OptionView>,
@@ -166,7 +168,7 @@ struct StepPage {
     /// The register screening of the typed partner name, on the partner step.
     partner: Option<ScreeningView>,
     verdict: Colour,
-    open_findings: usize,
+    counts: FindingCounts,
     conflict: Option<String>,
     request: Option<String>,
 }
@@ -268,6 +270,7 @@ fn question_view(
         control,
         label: q.label.clone(),
         help: q.help.clone(),
+        how: q.how.clone(),
         source: q.source.clone(),
         required: q.required,
         options,
@@ -371,7 +374,7 @@ fn step_page(state: &AppState, ctx: &Ctx, r: StepRender<'_>) -> StepPage {
         errors,
         partner: r.partner,
         verdict: evaluation.verdict,
-        open_findings: evaluation.open_findings().count(),
+        counts: evaluation.counts(),
         conflict: r.conflict.map(|(message, _)| message),
         request: r.request,
     }
@@ -427,7 +430,7 @@ async fn step_get(
     if !case.status().is_editable() {
         return Ok(Redirect::to(&format!("/assessments/{}", case.assessment.id)).into_response());
     }
-    let rulebook = state.rulebook().clone();
+    let rulebook = state.active_rulebook().await?;
     let index = step_index(&rulebook, &step)?;
     let typed = typed_from_answers(&case.assessment.answers.0);
     let decisions = db::screening::identities(state.pool(), case.assessment.id).await?;
@@ -475,7 +478,7 @@ async fn step_post(
     form: FormPairs,
 ) -> AppResult<Response> {
     let case = editable_case(&state, &s, &id).await?;
-    let rulebook = state.rulebook().clone();
+    let rulebook = state.active_rulebook().await?;
     let index = step_index(&rulebook, &step)?;
     let action = match form.first("_action") {
         Some("back") => Action::Back,
@@ -589,7 +592,7 @@ async fn step_post(
             decided_at: time::OffsetDateTime::now_utc(),
         });
     }
-    let (evaluation, _) = state.evaluate_with(&answers, &decisions).await?;
+    let (evaluation, _) = state.evaluate_with(&rulebook, &answers, &decisions).await?;
     let saved = Saved {
         answers: &answers,
         evaluation: &evaluation,
@@ -818,7 +821,7 @@ async fn review_get(
     if !case.status().is_editable() {
         return Ok(Redirect::to(&format!("/assessments/{}", case.assessment.id)).into_response());
     }
-    let rulebook = state.rulebook().clone();
+    let rulebook = state.active_rulebook().await?;
     ok(&review_page(&state, &s.ctx, &rulebook, case, Vec::new()))
 }
 
@@ -829,7 +832,7 @@ async fn submit_post(
     form: FormPairs,
 ) -> AppResult<Response> {
     let case = editable_case(&state, &s, &id).await?;
-    let rulebook = state.rulebook().clone();
+    let rulebook = state.active_rulebook().await?;
     let Some(lock_version) = form.first("_version").and_then(|v| v.parse::<i32>().ok()) else {
         return Err(AppError::BadRequest(
             "The form is missing its version; reload the page and try again.".into(),
@@ -870,7 +873,7 @@ async fn submit_post(
     }
 
     let decisions = db::screening::identities(state.pool(), case.assessment.id).await?;
-    let (evaluation, _) = state.evaluate_with(&answers, &decisions).await?;
+    let (evaluation, _) = state.evaluate_with(&rulebook, &answers, &decisions).await?;
     let saved = Saved {
         answers: &answers,
         evaluation: &evaluation,

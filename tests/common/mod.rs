@@ -436,6 +436,44 @@ impl Client {
         .await
     }
 
+    /// Posts a multipart form, the session's CSRF token first, as a browser sends a file upload.
+    /// Each part is (name, file name for a file part, content).
+    pub async fn post_multipart(
+        &self,
+        path: &str,
+        parts: &[(&str, Option<&str>, &str)],
+    ) -> TestResponse {
+        let token = self.csrf().await;
+        let boundary = "----triage-test-boundary-7f3a";
+        let mut body = String::new();
+        let mut all: Vec<(&str, Option<&str>, &str)> = vec![("_csrf", None, token.as_str())];
+        all.extend_from_slice(parts);
+        for (name, file, content) in all {
+            body.push_str(&format!("--{boundary}\r\n"));
+            match file {
+                Some(f) => body.push_str(&format!(
+                    "Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+                )),
+                None => body.push_str(&format!(
+                    "Content-Disposition: form-data; name=\"{name}\"\r\n\r\n"
+                )),
+            }
+            body.push_str(content);
+            body.push_str("\r\n");
+        }
+        body.push_str(&format!("--{boundary}--\r\n"));
+        self.send(
+            Request::post(path)
+                .header(
+                    header::CONTENT_TYPE,
+                    format!("multipart/form-data; boundary={boundary}"),
+                )
+                .body(Body::from(body))
+                .expect("request"),
+        )
+        .await
+    }
+
     pub async fn post_json(&self, path: &str, body: &str) -> TestResponse {
         self.send(
             Request::post(path)
