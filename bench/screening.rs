@@ -150,7 +150,10 @@ fn generated(n: usize) -> Vec<Entry> {
                     kind: NameKind::Chinese,
                 },
                 Name {
-                    name: format!("{word} {field}"),
+                    name: format!(
+                        "{word} {field} {} ({place})",
+                        kind.split(' ').next().unwrap_or(kind)
+                    ),
                     kind: NameKind::Alias,
                 },
             ],

@@ -288,7 +288,14 @@ fn answers(state: &AppState, rulebook: &Rulebook, rng: &mut fastrand::Rng) -> An
     let partner = if careful {
         (*pick(rng, &OTHER_PARTNERS)).to_owned()
     } else if rng.f64() < 0.55 {
-        let e = pick(rng, register.entries());
+        // Demo partners come from the curated register: official lists hold companies
+        // more than research partners.
+        let curated: Vec<&crate::screening::Entry> = register
+            .entries()
+            .iter()
+            .filter(|e| e.list == crate::screening::List::Curated)
+            .collect();
+        let e = *pick(rng, &curated);
         let spellings: Vec<&str> = e.all_names().map(|(n, _)| n).collect();
         let chosen = (*pick(rng, &spellings)).to_owned();
         if rng.f64() < 0.2 {

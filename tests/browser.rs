@@ -599,6 +599,42 @@ async fn every_page_type_passes_axe_core_at_wcag_2_1_aa() {
     let other =
         one("SELECT id FROM assessments WHERE status = 'decided' ORDER BY id LIMIT 1").await;
     let user = one("SELECT id FROM users WHERE email = 'officer1@triage.demo'").await;
+    // A possible register match on the draft's partner step, a screening event on the
+    // waiting case, and an upload waiting for its preview.
+    sqlx::query("UPDATE assessments SET answers = jsonb_set(answers, '{partner_name}', '\"Tsinhua University, Department of Physics\"') WHERE id = $1")
+        .bind(draft)
+        .execute(pool)
+        .await
+        .expect("partner name");
+    let revision = triage::db::register::revision(pool)
+        .await
+        .expect("revision")
+        .expect("a register");
+    let mut tx = pool.begin().await.expect("tx");
+    triage::db::screening::record_event(
+        &mut tx,
+        waiting,
+        revision,
+        "Since the submission of 3 March 2026 the partner is on a sanctions or restricted-party list (Entity List, since 2025-03-25).",
+        Some("none"),
+        "match:x:restricted_list",
+        &[],
+        "orange",
+        "red",
+    )
+    .await
+    .expect("event");
+    tx.commit().await.expect("commit");
+    let admin_id = one("SELECT id FROM users WHERE email = 'admin@triage.demo'").await;
+    let upload = triage::db::register::insert_upload(
+        pool,
+        "partner-register.toml",
+        include_bytes!("../register/partner-register.toml"),
+        Some(revision),
+        admin_id,
+    )
+    .await
+    .expect("upload");
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -633,6 +669,8 @@ async fn every_page_type_passes_axe_core_at_wcag_2_1_aa() {
         "/dashboard".into(),
         "/partners?name=HIT".into(),
         "/register".into(),
+        "/register?q=Harbin+Institute+of+Technology%2C+School+of+Physics".into(),
+        "/register/entries/hit-shenzhen".into(),
         "/account".into(),
         "/account/two-factor".into(),
     ];
@@ -645,6 +683,8 @@ async fn every_page_type_passes_axe_core_at_wcag_2_1_aa() {
         None,
         vec![
             "/review".into(),
+            "/review?screening=changed".into(),
+            "/cases?screening=changed".into(),
             format!("/assessments/{waiting}"),
             format!("/compare?id={waiting}&id={other}"),
             "/cases?sort=title".into(),
@@ -661,7 +701,12 @@ async fn every_page_type_passes_axe_core_at_wcag_2_1_aa() {
             format!("/admin/users/{user}"),
             "/admin/institutions".into(),
             "/admin/register".into(),
+            format!("/admin/register/uploads/{upload}"),
+            "/admin/register/entries/new".into(),
+            "/admin/register/entries/hit/edit".into(),
+            "/register/entries/hit".into(),
             "/admin/settings".into(),
+            "/admin/outbox".into(),
             "/admin/audit".into(),
             "/rulebooks".into(),
             format!("/rulebooks/simulations/{simulation}"),

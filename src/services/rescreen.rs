@@ -77,32 +77,31 @@ async fn run(state: &AppState, job: i64) -> anyhow::Result<Outcome> {
         for (id, row) in db::screening::identities_of(pool, &ids).await? {
             decisions.entry(id).or_default().push(row);
         }
-        for row in &rows {
-            let hits = match row.partner_name.as_deref().filter(|p| !p.trim().is_empty()) {
-                Some(name) => register_hits(
-                    &register.screen(name),
-                    decisions.get(&row.id).map_or(&[][..], Vec::as_slice),
-                ),
-                None => Vec::new(),
-            };
-            let key = screening_key(&hits);
-            if row.screening_key.as_deref() == Some(key.as_str()) {
-                continue;
-            }
-            if record_change(
-                state,
-                row.id,
-                row.screening_key.as_deref(),
-                &key,
-                &hits,
-                revision,
-            )
-            .await?
-            {
-                changed += 1;
-            }
-        }
-        done += rows.len() as i32;
+        // Screening is CPU work: off the async runtime, so requests keep being served.
+        let register = register.clone();
+        let screened = tokio::task::spawn_blocking(move || {
+            rows.into_iter()
+                .filter_map(|row| {
+                    let hits = match row.partner_name.as_deref().filter(|p| !p.trim().is_empty()) {
+                        Some(name) => register_hits(
+                            &register.screen(name),
+                            decisions.get(&row.id).map_or(&[][..], Vec::as_slice),
+                        ),
+                        None => Vec::new(),
+                    };
+                    let key = screening_key(&hits);
+                    (row.screening_key.as_deref() != Some(key.as_str())).then_some(Changed {
+                        id: row.id,
+                        before_key: row.screening_key,
+                        key,
+                        hits,
+                    })
+                })
+                .collect::<Vec<Changed>>()
+        })
+        .await?;
+        done += ids.len() as i32;
+        changed += record_changes(state, screened, revision).await?;
         db::screening::progress(pool, job, total.max(done), done, changed).await?;
         if db::screening::superseded(pool, job).await? {
             // A newer register change is queued; its job screens everything again.
@@ -124,77 +123,99 @@ async fn run(state: &AppState, job: i64) -> anyhow::Result<Outcome> {
     })
 }
 
+/// A case whose screening differs from what is known of it.
+struct Changed {
+    id: Uuid,
+    before_key: Option<String>,
+    key: String,
+    hits: Vec<RegisterHit>,
+}
+
 #[derive(sqlx::FromRow)]
 struct CaseRow {
+    id: Uuid,
     answers: Json<Answers>,
     evaluation: Json<Evaluation>,
     rulebook_version: String,
     screening: Option<Json<Vec<RegisterHit>>>,
+    decided: bool,
+    since: time::OffsetDateTime,
 }
 
-/// Records a screening event when the screening of a case differs from what is known.
-/// Returns false when only the summary key was missing (a case stored before keys).
-async fn record_change(
+/// Records a screening event for each changed case of a batch, in one transaction;
+/// returns how many got one (a case stored before screening keys existed whose result
+/// did not change only gets its key).
+async fn record_changes(
     state: &AppState,
-    id: Uuid,
-    before_key: Option<&str>,
-    key: &str,
-    hits: &[RegisterHit],
+    changes: Vec<Changed>,
     revision: i64,
-) -> anyhow::Result<bool> {
-    let pool = state.pool();
-    let case: CaseRow = sqlx::query_as(
-        "SELECT answers, evaluation, rulebook_version, screening FROM assessments WHERE id = $1",
-    )
-    .bind(id)
-    .fetch_one(pool)
-    .await?;
-    let stored = case.evaluation.0;
-    let before_hits = case
-        .screening
-        .map(|s| s.0)
-        .unwrap_or_else(|| stored.register_hits());
-    let known_key = screening_key(&before_hits);
-    if before_key.is_none() && known_key == key {
-        // Stored before screening keys existed and unchanged: remember the key only.
-        sqlx::query("UPDATE assessments SET screening_key = $2 WHERE id = $1")
-            .bind(id)
-            .bind(key)
-            .execute(pool)
-            .await?;
-        return Ok(false);
+) -> anyhow::Result<i32> {
+    if changes.is_empty() {
+        return Ok(0);
     }
-    let rulebook = state
-        .rulebook_version(&case.rulebook_version)
-        .await
-        .with_context(|| format!("the rulebook of case {id}"))?;
-    let now = verdict::evaluate_screened(&rulebook, &case.answers.0, hits);
-    let (decided, since) = db::screening::reference_date(pool, id)
-        .await?
-        .unwrap_or((false, time::OffsetDateTime::now_utc()));
-    let summary = describe_change(
-        decided,
-        since,
-        &before_hits,
-        hits,
-        stored.verdict,
-        now.verdict,
-    );
-    let mut tx = pool.begin().await?;
-    db::screening::record_event(
-        &mut tx,
-        id,
-        revision,
-        &summary,
-        Some(known_key.as_str()),
-        key,
-        hits,
-        stored.verdict.code(),
-        now.verdict.code(),
+    let pool = state.pool();
+    let ids: Vec<Uuid> = changes.iter().map(|c| c.id).collect();
+    let cases: Vec<CaseRow> = sqlx::query_as(
+        "SELECT a.id, a.answers, a.evaluation, a.rulebook_version, a.screening,
+                d.decided_at IS NOT NULL AS decided,
+                coalesce(d.decided_at, a.submitted_at, a.created_at) AS since
+         FROM assessments a LEFT JOIN decisions d ON d.assessment_id = a.id
+         WHERE a.id = ANY($1)",
     )
+    .bind(&ids)
+    .fetch_all(pool)
     .await?;
+    let mut cases: HashMap<Uuid, CaseRow> = cases.into_iter().map(|c| (c.id, c)).collect();
+    let mut recorded = 0;
+    let mut tx = pool.begin().await?;
+    for change in changes {
+        let Some(case) = cases.remove(&change.id) else {
+            continue; // deleted meanwhile
+        };
+        let stored = case.evaluation.0;
+        let before_hits = case
+            .screening
+            .map(|s| s.0)
+            .unwrap_or_else(|| stored.register_hits());
+        let known_key = screening_key(&before_hits);
+        if change.before_key.is_none() && known_key == change.key {
+            // Stored before screening keys existed and unchanged: remember the key only.
+            sqlx::query("UPDATE assessments SET screening_key = $2 WHERE id = $1")
+                .bind(change.id)
+                .bind(&change.key)
+                .execute(&mut *tx)
+                .await?;
+            continue;
+        }
+        let rulebook = state
+            .rulebook_version(&case.rulebook_version)
+            .await
+            .with_context(|| format!("the rulebook of case {}", change.id))?;
+        let now = verdict::evaluate_screened(&rulebook, &case.answers.0, &change.hits);
+        let summary = describe_change(
+            case.decided,
+            case.since,
+            &before_hits,
+            &change.hits,
+            stored.verdict,
+            now.verdict,
+        );
+        db::screening::record_event(
+            &mut tx,
+            change.id,
+            revision,
+            &summary,
+            Some(known_key.as_str()),
+            &change.key,
+            &change.hits,
+            stored.verdict.code(),
+            now.verdict.code(),
+        )
+        .await?;
+        recorded += 1;
+    }
     tx.commit().await?;
-    Ok(true)
+    Ok(recorded)
 }
 
 fn flag_words(flag: &str) -> &'static str {
