@@ -125,6 +125,22 @@ pub struct DatabaseArgs {
         default_value_t = false
     )]
     pub bench_routes: bool,
+    /// The SMTP server mail is sent through: smtp://host:port (add ?tls=required for
+    /// STARTTLS) or smtps://user:password@host:465. Without it, mail stays in the outbox
+    /// for administrators to read.
+    #[arg(long, env = "SMTP_URL", global = true, hide_env_values = true)]
+    pub smtp_url: Option<Secret>,
+    /// The sender of triage's mail.
+    #[arg(
+        long,
+        env = "MAIL_FROM",
+        global = true,
+        default_value = "triage <triage@localhost>"
+    )]
+    pub mail_from: String,
+    /// The hour (UTC, 0-23) at which daily digests are sent.
+    #[arg(long, env = "MAIL_DIGEST_HOUR", global = true, default_value_t = 7, value_parser = clap::value_parser!(u8).range(0..24))]
+    pub mail_digest_hour: u8,
     /// Connections in the pool of each app server.
     #[arg(
         long,

@@ -58,6 +58,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             .public_url
             .as_deref()
             .is_some_and(|u| u.starts_with("https://")),
+        mail: triage::mail::MailSettings {
+            smtp_url: cli
+                .database
+                .smtp_url
+                .as_ref()
+                .map(|s| s.expose().to_owned()),
+            from: cli.database.mail_from.clone(),
+            public_url: cli
+                .database
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{}", cli.bind)),
+            digest_hour: cli.database.mail_digest_hour,
+        },
         ..RuntimeConfig::default()
     };
     let result = match cli.command.unwrap_or(Command::Serve) {
@@ -150,6 +164,8 @@ async fn serve(
     let state = AppState::prepare(pool, rulebook, runtime).await?;
     // Re-screening after register changes runs here, one server at a time per job.
     triage::services::rescreen::spawn_worker(state.clone());
+    // Mail is sent from the outbox by every server; rows are claimed, never sent twice.
+    triage::mail::sender::spawn_worker(state.pool().clone(), state.config().mail.clone())?;
     // Expired sessions are removed hourly; any server may do it.
     let store = tower_sessions_sqlx_store::PostgresStore::new(state.pool().clone());
     tokio::spawn(async move {

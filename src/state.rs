@@ -57,6 +57,8 @@ pub struct RuntimeConfig {
     pub max_failures_per_address: i64,
     /// Mount the benchmark's baseline route.
     pub bench_routes: bool,
+    /// How mail is sent, and the address links in mail point to.
+    pub mail: crate::mail::MailSettings,
 }
 
 impl Default for RuntimeConfig {
@@ -68,6 +70,7 @@ impl Default for RuntimeConfig {
             max_failures_per_account: 5,
             max_failures_per_address: 20,
             bench_routes: false,
+            mail: crate::mail::MailSettings::default(),
         }
     }
 }

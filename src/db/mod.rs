@@ -6,6 +6,7 @@ pub mod audit;
 pub mod cases;
 pub mod demo;
 pub mod embedded;
+pub mod outbox;
 pub mod projects;
 pub mod register;
 pub mod review;

@@ -13,6 +13,7 @@ mod forms;
 mod health;
 mod home;
 mod layout;
+mod outbox;
 mod projects;
 mod register;
 mod register_admin;
@@ -74,6 +75,7 @@ pub fn app(state: AppState) -> Router {
         .merge(assets::router())
         .merge(register_admin::router())
         .merge(screening::router())
+        .merge(outbox::router())
         .layer(RequestBodyLimitLayer::new(256 * 1024));
     Router::new()
         .merge(limited)

@@ -3,6 +3,8 @@
 //! small helpers to send requests.
 #![allow(dead_code)]
 
+pub mod maildev;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
