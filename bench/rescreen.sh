@@ -4,7 +4,10 @@
 #   1. imports a Consolidated Screening List CSV of IMPORT_ROWS organisations from the
 #      shell (`triage import-register`), timed;
 #   2. seeds CASES demo cases, imports a CSL of REGISTER_ROWS organisations, and times
-#      `triage rescreen`, which screens every submitted case against the whole register.
+#      `triage rescreen`, which screens every submitted case against the whole register
+#      (no case's result changes: the demo partners are not on the generated list);
+#   3. lists three of the demo's partner universities as well and times `triage
+#      rescreen` again, when thousands of cases change and get a screening event.
 #
 # Usage: bench/rescreen.sh   (IMPORT_ROWS=20000 CASES=100000 REGISTER_ROWS=50000)
 # Needs a PostgreSQL server (BENCH_SERVER_URL, default postgres://postgres@127.0.0.1:5432).
@@ -41,4 +44,12 @@ DATABASE_URL=$DB_URL RUST_LOG=warn $BIN import-register "$TMP/register.csv"
 psql "$DB_URL" -qc "VACUUM ANALYZE" >/dev/null
 names=$(psql "$DB_URL" -Atc "SELECT sum(1 + jsonb_array_length(data->'names')) FROM register_entries")
 echo "register: $(psql "$DB_URL" -Atc "SELECT count(*) FROM register_entries") entries, $names names"
+DATABASE_URL=$DB_URL RUST_LOG=warn $BIN rescreen
+
+printf '%s\n' \
+  'x1,Entity List (EL) - Bureau of Industry and Security,,,EAR,Peking University,,"Beijing, CN",91 FR 1,2026-10-01,,,,,,,,,,,,https://www.trade.gov/consolidated-screening-list,PKU,,,,,https://www.bis.gov/entity-list,' \
+  'x2,Entity List (EL) - Bureau of Industry and Security,,,EAR,Fudan University,,"Shanghai, CN",91 FR 1,2026-10-01,,,,,,,,,,,,https://www.trade.gov/consolidated-screening-list,,,,,,https://www.bis.gov/entity-list,' \
+  'x3,Entity List (EL) - Bureau of Industry and Security,,,EAR,Zhejiang University,,"Hangzhou, CN",91 FR 1,2026-10-01,,,,,,,,,,,,https://www.trade.gov/consolidated-screening-list,,,,,,https://www.bis.gov/entity-list,' \
+  >> "$TMP/register.csv"
+DATABASE_URL=$DB_URL RUST_LOG=warn $BIN import-register "$TMP/register.csv" | head -1
 DATABASE_URL=$DB_URL RUST_LOG=warn $BIN rescreen
