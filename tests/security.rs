@@ -802,3 +802,83 @@ async fn submission_snapshots_refuse_deletion_in_the_database() {
     }
     assert_eq!(count(&app, "SELECT count(*) FROM submissions").await, 1);
 }
+
+// ----- 8. an absolute session lifetime, inactivity, the half-finished sign-in -----
+
+#[tokio::test]
+async fn a_session_ends_after_its_absolute_lifetime_even_while_in_use() {
+    let app = TestApp::with_config(RuntimeConfig {
+        session_lifetime_secs: 3,
+        ..RuntimeConfig::default()
+    })
+    .await;
+    let started = std::time::Instant::now();
+    while started.elapsed() < std::time::Duration::from_secs(2) {
+        assert_eq!(app.get("/projects").await.status, StatusCode::OK);
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    let r = app.get("/projects").await;
+    assert!(
+        r.location().starts_with("/login"),
+        "{} {}",
+        r.status,
+        r.location()
+    );
+}
+
+#[tokio::test]
+async fn a_session_ends_after_inactivity_and_is_kept_by_use() {
+    let app = TestApp::with_config(RuntimeConfig {
+        session_idle_secs: 4,
+        ..RuntimeConfig::default()
+    })
+    .await;
+    let idle = app.client_for(&app.officer).await;
+    // Used every second for five seconds: it stays signed in.
+    for _ in 0..5 {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        assert_eq!(app.get("/projects").await.status, StatusCode::OK);
+    }
+    // The other one, unused as long, is over.
+    let r = idle.get("/projects").await;
+    assert!(
+        r.location().starts_with("/login"),
+        "{} {}",
+        r.status,
+        r.location()
+    );
+}
+
+#[tokio::test]
+async fn the_half_finished_two_factor_sign_in_expires() {
+    let app = TestApp::with_config(RuntimeConfig {
+        pending_secs: 1,
+        ..RuntimeConfig::default()
+    })
+    .await;
+    let secret = enrolment_secret(&app.get("/account/two-factor").await.body);
+    let code = triage::auth::totp_code(&secret, now()).expect("code");
+    let r = app
+        .post_form(
+            "/account/two-factor",
+            &[("code", &code), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let v = app.anonymous();
+    let r = v.post_sign_in(&app.officer.email, PASSWORD).await;
+    assert!(
+        r.location().starts_with("/login/two-factor"),
+        "{}",
+        r.location()
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    let next = triage::auth::totp_code(&secret, now() + 30).expect("code");
+    let r = v.post_form("/login/two-factor", &[("code", &next)]).await;
+    assert_eq!(r.location(), "/login?expired=1");
+    assert!(v.get("/projects").await.location().starts_with("/login"));
+    v.get("/login?expired=1")
+        .await
+        .assert_contains("not finished in time");
+}

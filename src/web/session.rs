@@ -38,7 +38,8 @@ pub const PENDING_USER: &str = "pending_user";
 pub const PENDING_AT: &str = "pending_at";
 pub const CSRF: &str = "csrf";
 
-/// How often `last_seen` is written: inactivity is measured to within this.
+/// How often `last_seen` is written at most: inactivity is measured to within this (or
+/// a quarter of the inactivity limit, when that is shorter).
 const SEEN_EVERY_SECS: i64 = 300;
 
 pub fn now() -> i64 {
@@ -117,7 +118,7 @@ async fn still_valid(
         && epoch == Some(user.session_epoch)
         && t - signed_in < config.session_lifetime_secs
         && t - seen < config.session_idle_secs;
-    if valid && t - seen >= SEEN_EVERY_SECS {
+    if valid && t - seen >= SEEN_EVERY_SECS.min(config.session_idle_secs / 4) {
         session.insert(LAST_SEEN, t).await?;
     }
     Ok(valid)
