@@ -95,6 +95,24 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Form<T> {
     }
 }
 
+/// A multipart form (a file upload); a body that is not one is a 400 page.
+pub struct Upload(pub axum::extract::Multipart);
+
+impl<S: Send + Sync> FromRequest<S> for Upload {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        axum::extract::Multipart::from_request(req, state)
+            .await
+            .map(Upload)
+            .map_err(|_| {
+                AppError::BadRequest(
+                    "The upload could not be read; choose the file and send the form again.".into(),
+                )
+            })
+    }
+}
+
 /// A signed-in user whose role is one of `roles`; any other role gets 403.
 async fn signed_as(
     parts: &mut Parts,

@@ -19,7 +19,7 @@ use crate::screening::formats::MAX_FILE_BYTES;
 use crate::screening::{Entry, List};
 use crate::services::register::{self as service, ImportFailure, content_hash};
 use crate::state::AppState;
-use crate::web::extract::{Admin, Path, Query};
+use crate::web::extract::{Admin, Path, Query, Upload};
 use crate::web::forms::{Errors, FormPairs};
 use crate::web::layout::{Layout, NoticeQuery, datetime, notice, ok, render};
 use crate::web::session::Signed;
@@ -217,7 +217,7 @@ async fn read_file(multipart: &mut Multipart) -> Result<Option<(String, Vec<u8>)
 async fn upload_post(
     State(state): State<AppState>,
     Admin(s): Admin,
-    mut multipart: Multipart,
+    Upload(mut multipart): Upload,
 ) -> AppResult<Response> {
     let problem = match read_file(&mut multipart).await {
         Ok(Some((_, bytes))) if bytes.is_empty() => Some("The file is empty.".to_owned()),

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Multipart, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -19,7 +19,7 @@ use crate::domain::rulebook::Rulebook;
 use crate::domain::text::Text;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
-use crate::web::extract::{Admin, Form, Path, Query};
+use crate::web::extract::{Admin, Form, Path, Query, Upload};
 use crate::web::layout::{Layout, NoticeQuery, notice, ok, render};
 use crate::web::session::Signed;
 
@@ -160,7 +160,7 @@ async fn run_simulation(state: &AppState, s: &Signed, rulebook: Arc<Rulebook>) -
 async fn rulebooks_post(
     State(state): State<AppState>,
     Admin(s): Admin,
-    mut multipart: Multipart,
+    Upload(mut multipart): Upload,
 ) -> AppResult<Response> {
     let (mut file, mut text) = (Vec::new(), String::new());
     while let Some(field) = multipart
