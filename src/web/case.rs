@@ -364,21 +364,24 @@ pub async fn case_with_errors(
     render(StatusCode::UNPROCESSABLE_ENTITY, &page)
 }
 
-/// A case a reviewer may act on now, as the page they sent it from showed it, with the
-/// status the action leads to. A page older than the case (someone returned, resubmitted
-/// or decided it meanwhile) is refused: nobody records a decision on a verdict they did
-/// not see.
-fn reviewable(case: &Case, form: &FormPairs, t: Transition) -> AppResult<Status> {
-    let Some(next) = case.status().after(t) else {
-        return Err(AppError::Conflict(format!(
+/// The status a reviewer's action leads to, when the case allows it now.
+fn reviewable(case: &Case, t: Transition) -> AppResult<Status> {
+    case.status().after(t).ok_or_else(|| {
+        AppError::Conflict(format!(
             "This action is not possible on a case that is {}; nothing was changed.",
             case.status().word().to_lowercase()
-        )));
-    };
-    if form.version() != Some(case.assessment.lock_version) {
-        return Err(stale());
+        ))
+    })
+}
+
+/// Refuses a form sent from a page older than the case (someone returned, resubmitted or
+/// decided it meanwhile): nobody records a decision on a verdict they did not see.
+fn as_seen(case: &Case, form: &FormPairs) -> AppResult<()> {
+    if form.version() == Some(case.assessment.lock_version) {
+        Ok(())
+    } else {
+        Err(stale())
     }
-    Ok(next)
 }
 
 fn stale() -> AppError {
@@ -477,6 +480,7 @@ async fn return_post(
     CaseOf { s, case, .. }: CaseOf<ReviewerOnly>,
     form: FormPairs,
 ) -> AppResult<Response> {
+    let next = reviewable(&case, Transition::Return)?;
     let input = ReviewInput {
         return_message: form.raw("message"),
         ..Default::default()
@@ -490,7 +494,7 @@ async fn return_post(
     let Some(message) = message else {
         return case_with_errors(&state, &s, case, input, check.into_errors()).await;
     };
-    let next = reviewable(&case, &form, Transition::Return)?;
+    as_seen(&case, &form)?;
     let mut tx = state.pool().begin().await?;
     advance(&mut tx, &case, next).await?;
     db::review::insert_return(&mut tx, case.assessment.id, s.user.id, &message).await?;
@@ -519,6 +523,7 @@ async fn decision_post(
     CaseOf { s, case, .. }: CaseOf<ReviewerOnly>,
     form: FormPairs,
 ) -> AppResult<Response> {
+    let next = reviewable(&case, Transition::Decide)?;
     if case.assessment.submitted_by == Some(s.user.id) {
         return Err(AppError::Conflict(
             "Nobody decides a case they submitted; ask another reviewer.".into(),
@@ -586,7 +591,7 @@ async fn decision_post(
     else {
         return case_with_errors(&state, &s, case, input, check.into_errors()).await;
     };
-    let next = reviewable(&case, &form, Transition::Decide)?;
+    as_seen(&case, &form)?;
     let mut tx = state.pool().begin().await?;
     advance(&mut tx, &case, next).await?;
     db::review::insert_decision(

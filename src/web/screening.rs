@@ -212,6 +212,12 @@ async fn dismiss_post(
     .into_response())
 }
 
+fn already_acknowledged() -> AppError {
+    AppError::Conflict(
+        "This screening event is already acknowledged or does not belong to the case; nothing was changed.".into(),
+    )
+}
+
 /// A reviewer acknowledges a screening event, with an optional note.
 async fn acknowledge_post(
     State(state): State<AppState>,
@@ -219,6 +225,13 @@ async fn acknowledge_post(
     Path((_, event)): Path<(Uuid, Uuid)>,
     form: FormPairs,
 ) -> AppResult<Response> {
+    let open = db::screening::events(state.pool(), case.assessment.id)
+        .await?
+        .iter()
+        .any(|e| e.id == event && e.acknowledged_at.is_none());
+    if !open {
+        return Err(already_acknowledged());
+    }
     let input = ReviewInput {
         note: form.raw("note"),
         ..Default::default()
@@ -230,9 +243,7 @@ async fn acknowledge_post(
     let note = note.into_string();
     let mut tx = state.pool().begin().await?;
     if !db::screening::acknowledge(&mut tx, case.assessment.id, event, s.user.id, &note).await? {
-        return Err(AppError::Conflict(
-            "This screening event is already acknowledged or does not belong to the case; nothing was changed.".into(),
-        ));
+        return Err(already_acknowledged());
     }
     db::audit::record(
         &mut tx,
