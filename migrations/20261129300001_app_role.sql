@@ -27,6 +27,9 @@ BEGIN
 END
 $$;
 
+-- Only the owner creates objects (PostgreSQL 15 and later already refuse others; on
+-- older servers this needs the owner of the schema and is otherwise a warning).
+REVOKE CREATE ON SCHEMA public FROM PUBLIC;
 GRANT USAGE ON SCHEMA public, tower_sessions TO triage_app;
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO triage_app;
 GRANT SELECT, INSERT, UPDATE, DELETE ON tower_sessions.session TO triage_app;

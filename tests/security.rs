@@ -882,3 +882,48 @@ async fn the_half_finished_two_factor_sign_in_expires() {
         .await
         .assert_contains("not finished in time");
 }
+
+#[tokio::test]
+async fn the_app_role_owns_nothing_and_may_only_append_to_the_record() {
+    let app = TestApp::new().await;
+    app.submitted_case("The record").await;
+    let pool = app.db.app_pool().await;
+    let owned: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_class WHERE relowner = (SELECT oid FROM pg_roles WHERE rolname = current_user)",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("count");
+    assert_eq!(owned, 0, "the app's role owns no table, index or sequence");
+    for sql in [
+        "UPDATE audit_log SET summary = 'rewritten'",
+        "DELETE FROM audit_log",
+        "TRUNCATE audit_log",
+        "UPDATE submissions SET verdict = 'green'",
+        "DELETE FROM submissions",
+        "TRUNCATE submissions",
+        "DELETE FROM register_history",
+        "DELETE FROM rulebook_activations",
+        "DELETE FROM _sqlx_migrations",
+        "CREATE TABLE mine (x int)",
+        "DROP TABLE projects",
+        "ALTER TABLE users ADD COLUMN x int",
+    ] {
+        let err = sqlx::query(sql)
+            .execute(&pool)
+            .await
+            .expect_err(sql)
+            .to_string();
+        assert!(
+            err.contains("permission denied") || err.contains("must be owner"),
+            "{sql}: {err}"
+        );
+    }
+    // Appending is what the app does.
+    let appended = sqlx::query(
+        "INSERT INTO audit_log (action, summary, address) VALUES ('test.append', 'appended', 'test')",
+    )
+    .execute(&pool)
+    .await;
+    assert!(appended.is_ok(), "{appended:?}");
+}
