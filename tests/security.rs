@@ -16,6 +16,17 @@ async fn count(app: &TestApp, sql: &str) -> i64 {
         .unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
 
+/// The client is sent to the sign-in page: its session has ended.
+async fn assert_signed_out(client: &Client) {
+    let r = client.get("/projects").await;
+    assert!(
+        r.location().starts_with("/login"),
+        "still signed in: {} {}",
+        r.status,
+        r.location()
+    );
+}
+
 fn header_of<'a>(r: &'a common::TestResponse, name: &str) -> &'a str {
     r.headers
         .get(name)
@@ -233,13 +244,7 @@ async fn changing_the_password_ends_every_other_session() {
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    let r = other.get("/projects").await;
-    assert!(
-        r.location().starts_with("/login"),
-        "{} {}",
-        r.status,
-        r.location()
-    );
+    assert_signed_out(&other).await;
     assert_eq!(
         app.get("/projects").await.status,
         StatusCode::OK,
@@ -818,13 +823,7 @@ async fn a_session_ends_after_its_absolute_lifetime_even_while_in_use() {
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     }
     tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
-    let r = app.get("/projects").await;
-    assert!(
-        r.location().starts_with("/login"),
-        "{} {}",
-        r.status,
-        r.location()
-    );
+    assert_signed_out(&app).await;
 }
 
 #[tokio::test]
@@ -841,13 +840,7 @@ async fn a_session_ends_after_inactivity_and_is_kept_by_use() {
         assert_eq!(app.get("/projects").await.status, StatusCode::OK);
     }
     // The other one, unused as long, is over.
-    let r = idle.get("/projects").await;
-    assert!(
-        r.location().starts_with("/login"),
-        "{} {}",
-        r.status,
-        r.location()
-    );
+    assert_signed_out(&idle).await;
 }
 
 #[tokio::test]
