@@ -102,9 +102,20 @@ pub enum InstitutionCommand {
 
 #[derive(Debug, Args)]
 pub struct DatabaseArgs {
-    /// PostgreSQL connection URL. Without it, triage starts its own PostgreSQL under the data directory.
+    /// PostgreSQL connection URL of the app's role (a member of `triage_app` that owns
+    /// nothing). Without it, triage starts its own PostgreSQL under the data directory.
     #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
     pub database_url: Option<Secret>,
+    /// Connection URL of the database owner, used only to apply migrations (by every
+    /// command, `serve` included, before connecting with DATABASE_URL). Without it,
+    /// migrations go through DATABASE_URL when they are pending.
+    #[arg(
+        long,
+        env = "DATABASE_MIGRATION_URL",
+        global = true,
+        hide_env_values = true
+    )]
+    pub migration_url: Option<Secret>,
     /// Where the embedded PostgreSQL keeps its files.
     #[arg(long, env = "TRIAGE_DATA_DIR", global = true, default_value = "data")]
     pub data_dir: PathBuf,
@@ -114,9 +125,14 @@ pub struct DatabaseArgs {
     /// The public address users reach triage at; https:// makes the session cookie Secure.
     #[arg(long, env = "PUBLIC_URL", global = true)]
     pub public_url: Option<String>,
-    /// Take the client address from X-Forwarded-For (only behind a proxy you control).
+    /// Take the client address from X-Forwarded-For (only behind a proxy you control): the
+    /// right-most entry that is not a trusted proxy, when it is an IP address.
     #[arg(long, env = "TRUST_PROXY", global = true, default_value_t = false)]
     pub trust_proxy: bool,
+    /// Further proxies in front of the one that connects (addresses or networks such as
+    /// `10.0.0.0/8`, comma-separated), skipped in X-Forwarded-For.
+    #[arg(long, env = "TRUSTED_PROXIES", global = true, value_delimiter = ',')]
+    pub trusted_proxies: Vec<crate::web::session::Network>,
     /// Mount /bench/baseline, the benchmark's reference route.
     #[arg(
         long,
@@ -149,6 +165,87 @@ pub struct DatabaseArgs {
         default_value_t = 10
     )]
     pub max_connections: u32,
+    /// A database statement running longer is cancelled (the page says to try again).
+    #[arg(
+        long,
+        env = "DATABASE_STATEMENT_TIMEOUT_SECS",
+        global = true,
+        default_value_t = 10
+    )]
+    pub statement_timeout_secs: u64,
+    /// Waiting longer for a row or table lock is given up.
+    #[arg(
+        long,
+        env = "DATABASE_LOCK_TIMEOUT_SECS",
+        global = true,
+        default_value_t = 3
+    )]
+    pub lock_timeout_secs: u64,
+    /// A database that does not answer at start is tried again for this long.
+    #[arg(
+        long,
+        env = "DATABASE_CONNECT_RETRY_SECS",
+        global = true,
+        default_value_t = 60
+    )]
+    pub connect_retry_secs: u64,
+    /// A request that has not finished after this long gets a 503 page.
+    #[arg(
+        long,
+        env = "TRIAGE_REQUEST_TIMEOUT_SECS",
+        global = true,
+        default_value_t = 20
+    )]
+    pub request_timeout_secs: u64,
+    /// A client must send its request headers within this many seconds.
+    #[arg(
+        long,
+        env = "TRIAGE_HEADER_READ_TIMEOUT_SECS",
+        global = true,
+        default_value_t = 10
+    )]
+    pub header_read_timeout_secs: u64,
+    /// After SIGTERM or Ctrl-C, open requests get this long to finish.
+    #[arg(
+        long,
+        env = "TRIAGE_SHUTDOWN_GRACE_SECS",
+        global = true,
+        default_value_t = 10
+    )]
+    pub shutdown_grace_secs: u64,
+    /// Password hashes computed at once (19 MiB each); others wait. Default: one per core, at most 4.
+    #[arg(long, env = "TRIAGE_HASH_CONCURRENCY", global = true)]
+    pub hash_concurrency: Option<usize>,
+    /// A signed-in session ends after this many minutes without a request...
+    #[arg(
+        long,
+        env = "TRIAGE_SESSION_IDLE_MINUTES",
+        global = true,
+        default_value_t = 480
+    )]
+    pub session_idle_minutes: i64,
+    /// ...and this many hours after signing in, whatever happens.
+    #[arg(
+        long,
+        env = "TRIAGE_SESSION_LIFETIME_HOURS",
+        global = true,
+        default_value_t = 12
+    )]
+    pub session_lifetime_hours: i64,
+}
+
+impl DatabaseArgs {
+    /// How the app talks to PostgreSQL.
+    pub fn db_settings(&self) -> crate::db::Settings {
+        use std::time::Duration;
+        crate::db::Settings {
+            max_connections: self.max_connections,
+            statement_timeout: Duration::from_secs(self.statement_timeout_secs.max(1)),
+            lock_timeout: Duration::from_secs(self.lock_timeout_secs.max(1)),
+            connect_retry: Duration::from_secs(self.connect_retry_secs),
+            ..crate::db::Settings::default()
+        }
+    }
 }
 
 /// A value that never appears in logs or debug output (a URL may carry a password).

@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::Parser;
 use sqlx::PgPool;
-use sqlx::postgres::PgPoolOptions;
+use sqlx::postgres::PgConnectOptions;
 use tracing_subscriber::EnvFilter;
 
 use std::net::SocketAddr;
@@ -22,8 +22,11 @@ use triage::domain::rulebook::Rulebook;
 use triage::state::{AppState, DEFAULT_RULEBOOK, RuntimeConfig};
 use triage::{app, db};
 
-/// How long open requests may finish after a shutdown signal.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// How the server treats connections.
+struct Timing {
+    header_read: Duration,
+    shutdown_grace: Duration,
+}
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -49,41 +52,43 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         read_candidate(file)?;
     }
     let rulebook = load_rulebook(&cli.database)?;
-    let (pool, embedded) = connect(&cli.database).await?;
+    let args = &cli.database;
+    if let Some(slots) = args.hash_concurrency {
+        triage::auth::limit_hash_concurrency(slots);
+    }
+    if let Some(Command::Migrate) = &cli.command {
+        return migrate_only(args).await;
+    }
+    let (pool, embedded) = connect(args).await?;
     let runtime = RuntimeConfig {
-        trust_proxy: cli.database.trust_proxy,
-        bench_routes: cli.database.bench_routes,
-        secure_cookies: cli
-            .database
+        trust_proxy: args.trust_proxy,
+        trusted_proxies: args.trusted_proxies.clone(),
+        bench_routes: args.bench_routes,
+        secure_cookies: args
             .public_url
             .as_deref()
             .is_some_and(|u| u.starts_with("https://")),
+        request_timeout_secs: args.request_timeout_secs.max(1),
+        session_idle_secs: args.session_idle_minutes.max(1) * 60,
+        session_lifetime_secs: args.session_lifetime_hours.max(1) * 3600,
         mail: triage::mail::MailSettings {
-            smtp_url: cli
-                .database
-                .smtp_url
-                .as_ref()
-                .map(|s| s.expose().to_owned()),
-            from: cli.database.mail_from.clone(),
-            public_url: cli
-                .database
+            smtp_url: args.smtp_url.as_ref().map(|s| s.expose().to_owned()),
+            from: args.mail_from.clone(),
+            public_url: args
                 .public_url
                 .clone()
                 .unwrap_or_else(|| format!("http://{}", cli.bind)),
-            digest_hour: cli.database.mail_digest_hour,
+            digest_hour: args.mail_digest_hour,
         },
         ..RuntimeConfig::default()
     };
+    let timing = Timing {
+        header_read: Duration::from_secs(args.header_read_timeout_secs.max(1)),
+        shutdown_grace: Duration::from_secs(args.shutdown_grace_secs),
+    };
     let result = match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => serve(pool.clone(), rulebook, cli.bind, runtime).await,
-        Command::Migrate => {
-            db::MIGRATOR
-                .run(&pool)
-                .await
-                .context("running migrations")?;
-            println!("migrations applied");
-            Ok(())
-        }
+        Command::Serve => serve(pool.clone(), rulebook, cli.bind, runtime, &timing).await,
+        Command::Migrate => unreachable!("handled above"),
         Command::ImportRegister { file } => import_register(&pool, rulebook, &file, runtime).await,
         Command::User(UserCommand::Add {
             email,
@@ -110,7 +115,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Rulebook(RulebookCommand::Diff { file }) => rulebook_diff(&pool, &file).await,
     };
-    pool.close().await;
+    // A request stuck on a lock keeps its connection: closing does not wait for it.
+    if tokio::time::timeout(Duration::from_secs(2), pool.close())
+        .await
+        .is_err()
+    {
+        tracing::warn!("database connections still busy at exit; leaving them");
+    }
     if let Some(pg) = embedded
         && let Err(e) = pg.stop().await
     {
@@ -130,29 +141,97 @@ fn load_rulebook(args: &DatabaseArgs) -> anyhow::Result<Rulebook> {
     Ok(rulebook)
 }
 
-/// Connects to DATABASE_URL, or starts the embedded PostgreSQL under the data directory.
-async fn connect(args: &DatabaseArgs) -> anyhow::Result<(PgPool, Option<EmbeddedPostgres>)> {
-    let options = PgPoolOptions::new()
-        .max_connections(args.max_connections)
-        .acquire_timeout(Duration::from_secs(5));
-    if let Some(url) = &args.database_url {
-        let pool = options
-            .connect(url.expose())
-            .await
-            .context("connecting to DATABASE_URL")?;
-        return Ok((pool, None));
+fn parse_url(what: &str, url: &triage::config::Secret) -> anyhow::Result<PgConnectOptions> {
+    url.expose()
+        .parse()
+        .map_err(|e| anyhow::anyhow!("{what} is not a PostgreSQL URL: {e}"))
+}
+
+/// `triage migrate`: applies the migrations as the owner (DATABASE_MIGRATION_URL, else
+/// DATABASE_URL, else the embedded cluster's owner) and nothing else.
+async fn migrate_only(args: &DatabaseArgs) -> anyhow::Result<()> {
+    let settings = args.db_settings();
+    let url = args.migration_url.as_ref().or(args.database_url.as_ref());
+    let (owner, embedded) = match url {
+        Some(url) => (parse_url("the migration URL", url)?, None),
+        None => {
+            let pg = start_embedded(args).await?;
+            (pg.connect_options("triage"), Some(pg))
+        }
+    };
+    let pool = settings.connect_owner(owner).await?;
+    let result = db::migrate(&pool).await;
+    pool.close().await;
+    if let Some(pg) = &embedded {
+        pg.ensure_app_role("triage").await?;
     }
+    if let Some(pg) = embedded {
+        pg.stop().await?;
+    }
+    result?;
+    println!("migrations applied");
+    Ok(())
+}
+
+async fn start_embedded(args: &DatabaseArgs) -> anyhow::Result<EmbeddedPostgres> {
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("creating the data directory {}", args.data_dir.display()))?;
     let data_dir = std::fs::canonicalize(&args.data_dir)?;
     let pg = EmbeddedPostgres::start(&data_dir).await?;
     pg.ensure_database("triage").await?;
     tracing::info!(data = %data_dir.display(), "using the embedded PostgreSQL");
-    let pool = options
-        .connect_with(pg.connect_options("triage"))
-        .await
-        .context("connecting to the embedded PostgreSQL")?;
-    Ok((pool, Some(pg)))
+    Ok(pg)
+}
+
+/// Migrates as the owner, then connects as the app's role: DATABASE_MIGRATION_URL and
+/// DATABASE_URL, or the embedded PostgreSQL's owner and `triage_web`. With DATABASE_URL
+/// alone (one role for both, as older deployments have it), pending migrations are
+/// applied through it.
+async fn connect(args: &DatabaseArgs) -> anyhow::Result<(PgPool, Option<EmbeddedPostgres>)> {
+    let settings = args.db_settings();
+    let (owner, app, embedded) = match &args.database_url {
+        Some(url) => {
+            let app = parse_url("DATABASE_URL", url)?;
+            let owner = match &args.migration_url {
+                Some(m) => Some(parse_url("DATABASE_MIGRATION_URL", m)?),
+                None => None,
+            };
+            (owner, app, None)
+        }
+        None => {
+            let pg = start_embedded(args).await?;
+            (
+                Some(pg.connect_options("triage")),
+                pg.app_connect_options("triage"),
+                Some(pg),
+            )
+        }
+    };
+    if let Some(owner) = owner {
+        let pool = settings.connect_owner(owner).await?;
+        let migrated = db::migrate(&pool).await;
+        pool.close().await;
+        migrated?;
+    }
+    if let Some(pg) = &embedded {
+        pg.ensure_app_role("triage").await?;
+    }
+    let pool = settings.connect_app(app.clone()).await?;
+    let pending = db::pending_migrations(&pool).await?;
+    if !pending.is_empty() {
+        tracing::info!(
+            pending = pending.len(),
+            "applying migrations through DATABASE_URL"
+        );
+        let owner = settings.connect_owner(app).await?;
+        let migrated = db::migrate(&owner).await;
+        owner.close().await;
+        migrated.context(
+            "DATABASE_URL may not change the schema (as it should not, when it is the app's \
+             role): set DATABASE_MIGRATION_URL to the owner's URL, or run `triage migrate` with it",
+        )?;
+    }
+    Ok((pool, embedded))
 }
 
 async fn serve(
@@ -160,42 +239,88 @@ async fn serve(
     rulebook: Rulebook,
     bind: SocketAddr,
     runtime: RuntimeConfig,
+    timing: &Timing,
 ) -> anyhow::Result<()> {
+    let idle_secs = runtime.session_idle_secs;
     let state = AppState::prepare(pool, rulebook, runtime).await?;
     // Re-screening after register changes runs here, one server at a time per job.
     triage::services::rescreen::spawn_worker(state.clone());
     // Mail is sent from the outbox by every server; rows are claimed, never sent twice.
     triage::mail::sender::spawn_worker(state.pool().clone(), state.config().mail.clone())?;
-    // Expired sessions are removed hourly; any server may do it.
-    let store = tower_sessions_sqlx_store::PostgresStore::new(state.pool().clone());
+    // Ended and abandoned sessions are removed hourly; any server may do it.
+    let cleaner = state.pool().clone();
     tokio::spawn(async move {
-        use tower_sessions::ExpiredDeletion;
-        if let Err(e) = store
-            .continuously_delete_expired(Duration::from_secs(3600))
-            .await
-        {
-            tracing::warn!(error = %e, "expired-session cleanup stopped");
+        let mut hourly = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            hourly.tick().await;
+            if let Err(e) = db::sessions::delete_idle(&cleaner, idle_secs).await {
+                tracing::warn!(error = %e, "session cleanup failed");
+            }
         }
     });
     let listener = tokio::net::TcpListener::bind(bind)
         .await
         .with_context(|| format!("listening on {bind}"))?;
     tracing::info!("triage is listening on http://{}", listener.local_addr()?);
-    let stopping = Arc::new(tokio::sync::Notify::new());
-    let signalled = stopping.clone();
-    let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
-    let server = axum::serve(listener, service).with_graceful_shutdown(async move {
-        shutdown_signal().await;
-        tracing::info!("shutting down: finishing open requests");
-        signalled.notify_one();
-    });
+    let router = app(state);
+    let connections = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut stop = std::pin::pin!(shutdown_signal());
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => serve_connection(&router, &connections, stream, peer, timing),
+                Err(e) => {
+                    // Out of file descriptors, usually: wait a little rather than spin.
+                    tracing::warn!(error = %e, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            },
+            () = &mut stop => break,
+        }
+    }
+    drop(listener);
+    tracing::info!(
+        seconds = timing.shutdown_grace.as_secs(),
+        "shutting down: finishing open requests"
+    );
     tokio::select! {
-        result = server => result.context("serving")?,
-        () = async { stopping.notified().await; tokio::time::sleep(SHUTDOWN_GRACE).await } => {
-            tracing::warn!("open requests did not finish in time; stopping anyway");
+        () = connections.shutdown() => tracing::info!("every open request finished"),
+        () = tokio::time::sleep(timing.shutdown_grace) => {
+            tracing::warn!("open requests did not finish within the grace period; stopping anyway");
         }
     }
     Ok(())
+}
+
+/// Serves one connection (HTTP/1.1) with a header-read timeout, watched for shutdown.
+fn serve_connection(
+    router: &axum::Router,
+    connections: &hyper_util::server::graceful::GracefulShutdown,
+    stream: tokio::net::TcpStream,
+    peer: SocketAddr,
+    timing: &Timing,
+) {
+    use axum::extract::ConnectInfo;
+    use tower::ServiceExt as _;
+    let service = router.clone().map_request(
+        move |mut request: axum::http::Request<hyper::body::Incoming>| {
+            request.extensions_mut().insert(ConnectInfo(peer));
+            request.map(axum::body::Body::new)
+        },
+    );
+    let connection = hyper::server::conn::http1::Builder::new()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(timing.header_read)
+        .serve_connection(
+            hyper_util::rt::TokioIo::new(stream),
+            hyper_util::service::TowerToHyperService::new(service),
+        );
+    let connection = connections.watch(connection);
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::debug!(error = %e, "connection ended with an error");
+        }
+    });
 }
 
 async fn shutdown_signal() {
@@ -417,7 +542,6 @@ fn read_candidate(file: &std::path::Path) -> anyhow::Result<Rulebook> {
 /// one is simulated over every stored case, and nothing is recorded or activated.
 async fn rulebook_diff(pool: &PgPool, file: &std::path::Path) -> anyhow::Result<()> {
     let candidate = read_candidate(file)?;
-    db::MIGRATOR.run(pool).await.context("running migrations")?;
     let active = db::rulebooks::active(pool)
         .await?
         .map_or_else(|| "none yet".to_owned(), |a| a.version);

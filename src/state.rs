@@ -24,6 +24,7 @@ use crate::domain::verdict::{
     self, Evaluation, FlagEvidence, IdentityDecision, ParentHit, RegisterHit,
 };
 use crate::screening::{Certainty, Entry, Hit, Register, Screening};
+use crate::web::session::Network;
 
 /// The rulebook shipped with the program (revision 2).
 pub const DEFAULT_RULEBOOK: &str = include_str!("../rulebook/rulebook.toml");
@@ -47,8 +48,22 @@ pub struct AppState {
 pub struct RuntimeConfig {
     /// Trust X-Forwarded-For for the client address (behind a known proxy only).
     pub trust_proxy: bool,
-    /// Mark the session cookie Secure (set when served over https).
+    /// Further proxies whose X-Forwarded-For entries are skipped (the peer is always trusted
+    /// when `trust_proxy` is set).
+    pub trusted_proxies: Vec<Network>,
+    /// Served over https: Secure `__Host-` cookies and HSTS.
     pub secure_cookies: bool,
+    /// A signed-in session ends after this long without a request...
+    pub session_idle_secs: i64,
+    /// ...and this long after signing in, whatever happens.
+    pub session_lifetime_secs: i64,
+    /// "Password right, waiting for the code" lasts this long.
+    pub pending_secs: i64,
+    /// A request that has not finished after this long gets a 503 page.
+    pub request_timeout_secs: u64,
+    /// Refusals (403, 404 on an id, CSRF, refused sign-ins) are audited once per kind,
+    /// actor and address in a window this long; the others in it are counted.
+    pub refusal_window_secs: i64,
     /// Failed sign-ins counted within this many seconds...
     pub lockout_window_secs: i64,
     /// ...lock an account at this many...
@@ -65,7 +80,13 @@ impl Default for RuntimeConfig {
     fn default() -> Self {
         RuntimeConfig {
             trust_proxy: false,
+            trusted_proxies: Vec::new(),
             secure_cookies: false,
+            session_idle_secs: 8 * 3600,
+            session_lifetime_secs: 12 * 3600,
+            pending_secs: 5 * 60,
+            request_timeout_secs: 20,
+            refusal_window_secs: 15 * 60,
             lockout_window_secs: 15 * 60,
             max_failures_per_account: 5,
             max_failures_per_address: 20,
@@ -122,6 +143,8 @@ impl<K: std::hash::Hash + Eq + Clone, V: Clone> TtlCache<K, V> {
 struct Inner {
     pool: PgPool,
     config: RuntimeConfig,
+    /// The installation's key for visitors' CSRF tokens, shared by every app server.
+    csrf_key: Vec<u8>,
     users: TtlCache<Uuid, Option<User>>,
     dashboards: TtlCache<String, Arc<Vec<DashboardFigure>>>,
     /// The active rulebook and the activation it was loaded at. An administrator may
@@ -135,28 +158,37 @@ struct Inner {
 }
 
 impl AppState {
-    /// Migrates the database, records the configured rulebook (activating it when it was
-    /// never active before), loads the default register into an empty database and builds
-    /// the state. Used alike by `main` and the tests.
+    /// Records the configured rulebook (activating it when it was never active before),
+    /// loads the default register into an empty database, upgrades what older releases
+    /// stored, and builds the state. The database must be migrated (see
+    /// [`db::migrate`]); the pool may be the app's role, which owns nothing. Servers
+    /// starting together take turns under one advisory lock. Used alike by `main` and
+    /// the tests.
     pub async fn prepare(
         pool: PgPool,
         rulebook: Rulebook,
         config: RuntimeConfig,
     ) -> anyhow::Result<Self> {
-        db::MIGRATOR
-            .run(&pool)
-            .await
-            .context("running database migrations")?;
-        tower_sessions_sqlx_store::PostgresStore::new(pool.clone())
-            .migrate()
-            .await
-            .context("creating the session table")?;
-        let activation = activate_at_start(&pool, &rulebook)
-            .await
-            .context("recording the rulebook version")?;
-        crate::services::register::ensure_built_in(&pool)
-            .await
-            .context("loading the built-in partner register")?;
+        db::ensure_migrated(&pool).await?;
+        let mut lock = db::StartUpLock::take(&pool).await?;
+        let prepared = async {
+            let activation = activate_at_start(&pool, &rulebook)
+                .await
+                .context("recording the rulebook version")?;
+            crate::services::register::ensure_built_in(&pool)
+                .await
+                .context("loading the built-in partner register")?;
+            db::users::upgrade_recovery_codes(&pool)
+                .await
+                .context("upgrading stored recovery codes")?;
+            let csrf_key = db::users::csrf_key(&pool)
+                .await
+                .context("reading the installation's CSRF key")?;
+            anyhow::Ok((activation, csrf_key))
+        }
+        .await;
+        lock.release().await;
+        let (activation, csrf_key) = prepared?;
         let revision = db::register::revision(&pool).await?;
         let register = Register::new(db::register::load_all(&pool).await?);
         let rulebook = Arc::new(rulebook);
@@ -165,6 +197,7 @@ impl AppState {
             inner: Arc::new(Inner {
                 pool,
                 config,
+                csrf_key,
                 users: TtlCache::new(SHORT_CACHE),
                 dashboards: TtlCache::new(DASHBOARD_CACHE),
                 // Filled by `load_active` below: the active version may be another one.
@@ -183,6 +216,11 @@ impl AppState {
 
     pub fn config(&self) -> &RuntimeConfig {
         &self.inner.config
+    }
+
+    /// The key of visitors' CSRF tokens.
+    pub fn csrf_key(&self) -> &[u8] {
+        &self.inner.csrf_key
     }
 
     /// A signed-in user's row, reused for a moment to spare a query per request.

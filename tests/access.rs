@@ -23,6 +23,73 @@ use Expect::*;
 /// (method, path, form fields, expectation for anonymous, officer A, officer B, reviewer, admin)
 type Row<'a> = (&'a str, String, Vec<(&'a str, &'a str)>, [Expect; 5]);
 
+/// Every route the web modules declare (`.route("...")`), as path templates.
+fn declared_routes() -> Vec<String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/web");
+    let mut routes = Vec::new();
+    for file in std::fs::read_dir(dir).expect("src/web").flatten() {
+        let text = std::fs::read_to_string(file.path()).unwrap_or_default();
+        for piece in text.split(".route(").skip(1) {
+            if let Some(path) = piece.trim_start().strip_prefix('"') {
+                routes.push(path.split('"').next().unwrap_or_default().to_owned());
+            }
+        }
+    }
+    routes
+}
+
+/// Whether a concrete path matches a template such as `/assessments/{id}/report`.
+fn matches_template(path: &str, template: &str) -> bool {
+    let path = path.split(['?', '#']).next().unwrap_or_default();
+    let (p, t): (Vec<&str>, Vec<&str>) = (path.split('/').collect(), template.split('/').collect());
+    p.len() == t.len()
+        && p.iter()
+            .zip(&t)
+            .all(|(a, b)| a == b || (b.starts_with('{') && !a.is_empty()))
+}
+
+/// The matrix must name every route but the benchmark's (mounted only on request).
+fn assert_every_route_is_in(table: &[Row]) {
+    let missing: Vec<String> = declared_routes()
+        .into_iter()
+        .filter(|t| !t.starts_with("/bench/") && t != "/logout")
+        .filter(|t| {
+            !table
+                .iter()
+                .any(|(_, path, _, _)| matches_template(path, t))
+        })
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "routes missing from the access matrix: {missing:?}"
+    );
+}
+
+/// Sends a row's request: a page, a form, a file upload or a JSON body.
+async fn send(
+    client: &Client,
+    method: &str,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> common::TestResponse {
+    match method {
+        "GET" => client.get(path).await,
+        "UPLOAD" => {
+            let parts: Vec<(&str, Option<&str>, &str)> = fields
+                .iter()
+                .map(|(name, value)| (*name, (*name == "file").then_some("upload.csv"), *value))
+                .collect();
+            client.post_multipart(path, &parts).await
+        }
+        "JSON" => {
+            client
+                .post_json(path, fields.first().map_or("{}", |f| f.1))
+                .await
+        }
+        _ => client.post_form(path, fields).await,
+    }
+}
+
 async fn check(
     client: &Client,
     role: &str,
@@ -31,10 +98,7 @@ async fn check(
     fields: &[(&str, &str)],
     expect: Expect,
 ) {
-    let r = match method {
-        "GET" => client.get(path).await,
-        _ => client.post_form(path, fields).await,
-    };
+    let r = send(client, method, path, fields).await;
     let ok = match expect {
         Allowed => {
             r.status == StatusCode::OK
@@ -67,7 +131,8 @@ async fn every_route_answers_every_role_as_the_access_rules_say() {
     .await;
     assert_eq!(app.submit(&submitted).await.status, StatusCode::SEE_OTHER);
 
-    let (_, officer_b) = app.signed_in("officer", Some(app.institution_b)).await;
+    let second = app.submitted_case("Officer A's second project").await;
+    let (user_b, officer_b) = app.signed_in("officer", Some(app.institution_b)).await;
     let (_, reviewer) = app.signed_in("reviewer", None).await;
     let (_, admin) = app.signed_in("admin", None).await;
     let anon = app.anonymous();
@@ -85,6 +150,55 @@ async fn every_route_answers_every_role_as_the_access_rules_say() {
         "{simulation}"
     );
     let activate = format!("{simulation}/activate");
+    // An upload waiting for review, and a curated register entry.
+    let csv = "name,aliases,city,province,kind,flags,note,source,as_of\nMatrix University,,Shanghai,Shanghai,university,,,general,2026-10\n";
+    let r = admin
+        .post_multipart("/admin/register", &[("file", Some("matrix.csv"), csv)])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let upload = r.location().to_owned();
+    let entry = app
+        .state
+        .register_now()
+        .entries()
+        .iter()
+        .find(|e| e.list == triage::screening::List::Curated)
+        .expect("a curated entry")
+        .id
+        .clone();
+    // A message in the mail outbox (no SMTP in the tests: it is kept there).
+    let mut tx = app.db.pool.begin().await.expect("tx");
+    triage::mail::notify(
+        &mut tx,
+        &triage::mail::MailSettings::default(),
+        &[triage::mail::Recipient {
+            id: None,
+            email: "someone@example.org".into(),
+            digest: false,
+        }],
+        &triage::mail::Notification {
+            kind: "case.submitted",
+            assessment_id: None,
+            subject: "A case was submitted".into(),
+            body: "See triage.".into(),
+        },
+    )
+    .await
+    .expect("a mail");
+    tx.commit().await.expect("commit");
+    let mail: uuid::Uuid = sqlx::query_scalar("SELECT id FROM outbox LIMIT 1")
+        .fetch_one(&app.db.pool)
+        .await
+        .expect("the mail");
+    let mail_page = format!("/admin/outbox/{mail}");
+    let user_b_page = format!("/admin/users/{}", user_b.id);
+    let institution_b = app.institution_b.to_string();
+    let compare = format!("/compare?id={submitted}&id={second}");
+    let event = format!(
+        "/assessments/{submitted}/screening/events/{}/acknowledge",
+        uuid::Uuid::new_v4()
+    );
+    let evaluate = r#"{"answers": {"area": "ai"}}"#;
 
     let p = format!("/projects/{project}");
     let d = format!("/assessments/{draft}");
@@ -279,6 +393,18 @@ async fn every_route_answers_every_role_as_the_access_rules_say() {
             [SignIn, Forbidden, Forbidden, Forbidden, Allowed],
         ),
         (
+            "GET",
+            "/admin/outbox".into(),
+            vec![],
+            [SignIn, Forbidden, Forbidden, Forbidden, Allowed],
+        ),
+        (
+            "GET",
+            mail_page.clone(),
+            vec![],
+            [SignIn, Forbidden, Forbidden, Forbidden, Allowed],
+        ),
+        (
             "POST",
             "/admin/institutions".into(),
             vec![("name", "")],
@@ -320,7 +446,213 @@ async fn every_route_answers_every_role_as_the_access_rules_say() {
             vec![],
             [SignIn, Forbidden, Forbidden, Forbidden, Allowed],
         ),
+        // Every route not covered above, so that none is left out.
+        ("GET", "/static/triage.css".into(), vec![], [Allowed; 5]),
+        ("GET", "/healthz/live".into(), vec![], [Allowed; 5]),
+        ("GET", "/healthz/ready".into(), vec![], [Allowed; 5]),
+        (
+            "JSON",
+            "/api/v1/evaluate".into(),
+            vec![("body", evaluate)],
+            [Allowed; 5],
+        ),
+        (
+            "POST",
+            "/login".into(),
+            vec![
+                ("email", "nobody@example.org"),
+                ("password", "not it at all"),
+            ],
+            [Allowed; 5],
+        ),
+        ("GET", "/login/two-factor".into(), vec![], [SignIn; 5]),
+        (
+            "POST",
+            "/login/two-factor".into(),
+            vec![("code", "123456")],
+            [SignIn; 5],
+        ),
+        (
+            "POST",
+            "/account/password".into(),
+            vec![
+                ("current", "not my password"),
+                ("new_password", "x"),
+                ("confirm", "x"),
+            ],
+            [SignIn, Allowed, Allowed, Allowed, Allowed],
+        ),
+        (
+            "GET",
+            "/account/two-factor".into(),
+            vec![],
+            [SignIn, Allowed, Allowed, Allowed, Allowed],
+        ),
+        (
+            "POST",
+            "/account/two-factor".into(),
+            vec![("code", "000000"), ("password", "x")],
+            [SignIn, Allowed, Allowed, Allowed, Allowed],
+        ),
+        (
+            "POST",
+            "/account/two-factor/disable".into(),
+            vec![("password", "not my password"), ("code", "000000")],
+            [SignIn, Allowed, Allowed, Allowed, Allowed],
+        ),
+        (
+            "GET",
+            format!("{s}/report"),
+            vec![],
+            [SignIn, Allowed, NotFound, Allowed, NotFound],
+        ),
+        (
+            "GET",
+            format!("{d}/report"),
+            vec![],
+            [SignIn, Allowed, NotFound, NotFound, NotFound],
+        ),
+        (
+            "GET",
+            format!("{s}/review"),
+            vec![],
+            [SignIn, Allowed, NotFound, Forbidden, Forbidden],
+        ),
+        (
+            "POST",
+            format!("{s}/screening/dismiss"),
+            vec![("entry", "none"), ("reason", "")],
+            [SignIn, Forbidden, Forbidden, Allowed, Forbidden],
+        ),
+        (
+            "POST",
+            format!("{d}/screening/dismiss"),
+            vec![("entry", "none"), ("reason", "")],
+            [SignIn, Forbidden, Forbidden, NotFound, Forbidden],
+        ),
+        (
+            "POST",
+            event,
+            vec![("note", "")],
+            [SignIn, Forbidden, Forbidden, Allowed, Forbidden],
+        ),
+        (
+            "GET",
+            "/cases".into(),
+            vec![],
+            [SignIn, Allowed, Allowed, Allowed, Forbidden],
+        ),
+        (
+            "GET",
+            "/cases.csv".into(),
+            vec![],
+            [SignIn, Allowed, Allowed, Allowed, Forbidden],
+        ),
+        (
+            "GET",
+            "/cases.json".into(),
+            vec![],
+            [SignIn, Allowed, Allowed, Allowed, Forbidden],
+        ),
+        (
+            "GET",
+            "/partners?name=Fudan%20University".into(),
+            vec![],
+            [SignIn, Allowed, Allowed, Allowed, Forbidden],
+        ),
+        (
+            "GET",
+            compare,
+            vec![],
+            [SignIn, Allowed, NotFound, Allowed, Forbidden],
+        ),
+        (
+            "GET",
+            "/dashboard".into(),
+            vec![],
+            [SignIn, Allowed, Allowed, Allowed, Forbidden],
+        ),
+        (
+            "GET",
+            format!("/register/entries/{entry}"),
+            vec![],
+            [SignIn, Allowed, Allowed, Allowed, Allowed],
+        ),
+        (
+            "GET",
+            "/admin/register/progress".into(),
+            vec![],
+            [SignIn, Forbidden, Forbidden, Forbidden, Allowed],
+        ),
+        (
+            "GET",
+            upload.clone(),
+            vec![],
+            [SignIn, Forbidden, Forbidden, Forbidden, Allowed],
+        ),
+        (
+            "POST",
+            format!("{upload}/publish"),
+            vec![("base_revision", "-1")],
+            [SignIn, Forbidden, Forbidden, Forbidden, Allowed],
+        ),
+        (
+            "GET",
+            "/admin/register/entries/new".into(),
+            vec![],
+            [SignIn, Forbidden, Forbidden, Forbidden, Allowed],
+        ),
+        (
+            "POST",
+            "/admin/register/entries".into(),
+            vec![("name", ""), ("kind", "university")],
+            [SignIn, Forbidden, Forbidden, Forbidden, Allowed],
+        ),
+        (
+            "GET",
+            format!("/admin/register/entries/{entry}/edit"),
+            vec![],
+            [SignIn, Forbidden, Forbidden, Forbidden, Allowed],
+        ),
+        (
+            "UPLOAD",
+            "/admin/register".into(),
+            vec![("file", csv)],
+            [SignIn, Forbidden, Forbidden, Forbidden, Allowed],
+        ),
+        (
+            "UPLOAD",
+            "/rulebooks".into(),
+            vec![("text", "not a rulebook")],
+            [SignIn, Forbidden, Forbidden, Forbidden, Allowed],
+        ),
+        (
+            "GET",
+            user_b_page.clone(),
+            vec![],
+            [SignIn, Forbidden, Forbidden, Forbidden, Allowed],
+        ),
+        (
+            "POST",
+            user_b_page,
+            vec![("role", "officer"), ("institution_id", &institution_b)],
+            [SignIn, Forbidden, Forbidden, Forbidden, Allowed],
+        ),
+        // Destructive ones last: discarding the upload, removing the entry.
+        (
+            "POST",
+            format!("{upload}/discard"),
+            vec![],
+            [SignIn, Forbidden, Forbidden, Forbidden, Allowed],
+        ),
+        (
+            "POST",
+            format!("/admin/register/entries/{entry}/remove"),
+            vec![],
+            [SignIn, Forbidden, Forbidden, Forbidden, Allowed],
+        ),
     ];
+    assert_every_route_is_in(&table);
     let officer_a: &Client = &app;
     let clients: [(&str, &Client); 5] = [
         ("anonymous", &anon),
@@ -332,8 +664,8 @@ async fn every_route_answers_every_role_as_the_access_rules_say() {
     for (method, path, fields, expected) in &table {
         for ((role, client), expect) in clients.iter().zip(expected) {
             // A form with errors (422) still proves the handler let the role in.
-            if *expect == Allowed && *method == "POST" {
-                let r = client.post_form(path, fields).await;
+            if *expect == Allowed && *method != "GET" {
+                let r = send(client, method, path, fields).await;
                 assert!(
                     matches!(
                         r.status,
@@ -350,6 +682,19 @@ async fn every_route_answers_every_role_as_the_access_rules_say() {
             }
             check(client, role, method, path, fields, *expect).await;
         }
+    }
+    // Signing out, last: everyone may, and is signed out afterwards.
+    for (role, client) in clients {
+        let r = client.post_form("/logout", &[]).await;
+        assert_eq!(r.location(), "/login?signed_out=1", "{role}");
+        assert!(
+            client
+                .get("/account")
+                .await
+                .location()
+                .starts_with("/login"),
+            "{role}"
+        );
     }
 }
 

@@ -5,7 +5,7 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use common::{PASSWORD, TestApp};
+use common::{PASSWORD, TestApp, set_cookies};
 use triage::state::RuntimeConfig;
 
 fn now() -> u64 {
@@ -17,7 +17,11 @@ async fn signing_in_renews_the_session_id_so_a_planted_id_is_worthless() {
     let app = TestApp::new().await;
     let visitor = app.anonymous();
     visitor.get("/login").await;
-    let planted = visitor.session_cookie().expect("a session before sign-in");
+    // Visitors get no session; an attacker plants an id (here, one of their own).
+    let attacker_session = app.client_for(&app.officer).await;
+    let planted = attacker_session.session_cookie().expect("a session id");
+    attacker_session.post_form("/logout", &[]).await;
+    visitor.set_session_cookie(Some(planted.clone()));
     visitor.sign_in(&app.officer.email, PASSWORD).await;
     let after = visitor.session_cookie().expect("a session after sign-in");
     assert_ne!(planted, after, "the id changes at sign-in");
@@ -45,33 +49,34 @@ async fn signing_out_ends_the_session_on_the_server() {
     assert!(r.location().starts_with("/login"));
 }
 
+/// The cookies a sign-in sets: the session's, and the visitor token's from the page.
+async fn sign_in_cookies(app: &TestApp) -> Vec<String> {
+    let visitor = app.anonymous();
+    let page = visitor.get("/login").await;
+    let r = visitor.sign_in_response(&app.officer.email, PASSWORD).await;
+    [set_cookies(&page), set_cookies(&r)].concat()
+}
+
 #[tokio::test]
 async fn the_session_cookie_is_http_only_and_same_site_lax() {
     let app = TestApp::new().await;
-    let visitor = app.anonymous();
-    let r = visitor.get("/login").await;
-    let cookie = r
-        .headers
-        .get(header::SET_COOKIE)
-        .and_then(|v| v.to_str().ok())
-        .expect("set-cookie")
-        .to_owned();
-    assert!(cookie.contains("HttpOnly"), "{cookie}");
-    assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+    let cookies = sign_in_cookies(&app).await;
+    assert_eq!(cookies.len(), 2, "{cookies:?}");
+    for cookie in &cookies {
+        assert!(cookie.contains("HttpOnly"), "{cookie}");
+        assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+        assert!(!cookie.contains("Secure"), "{cookie}");
+    }
     // Not Secure on plain http; with PUBLIC_URL=https://... the config sets secure_cookies.
     let secure = TestApp::with_config(RuntimeConfig {
         secure_cookies: true,
         ..RuntimeConfig::default()
     })
     .await;
-    let r = secure.anonymous().get("/login").await;
-    let cookie = r
-        .headers
-        .get(header::SET_COOKIE)
-        .and_then(|v| v.to_str().ok())
-        .expect("set-cookie")
-        .to_owned();
-    assert!(cookie.contains("Secure"), "{cookie}");
+    for cookie in sign_in_cookies(&secure).await {
+        assert!(cookie.starts_with("__Host-"), "{cookie}");
+        assert!(cookie.contains("Secure"), "{cookie}");
+    }
 }
 
 #[tokio::test]
@@ -317,12 +322,18 @@ async fn enrol(app: &TestApp) -> (String, Vec<String>) {
         .expect("secret")
         .to_owned();
     let wrong = app
-        .post_form("/account/two-factor", &[("code", "000000")])
+        .post_form(
+            "/account/two-factor",
+            &[("code", "000000"), ("password", PASSWORD)],
+        )
         .await;
     assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
     let code = triage::auth::totp_code(&secret, now()).expect("code");
     let done = app
-        .post_form("/account/two-factor", &[("code", &code)])
+        .post_form(
+            "/account/two-factor",
+            &[("code", &code), ("password", PASSWORD)],
+        )
         .await;
     assert_eq!(done.status, StatusCode::OK, "{}", done.body);
     let codes: Vec<String> = done

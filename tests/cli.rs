@@ -4,91 +4,14 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
 
 use axum::http::StatusCode;
+use common::process::{free_port, http_get, scratch_dir, serve, terminate, triage};
 use common::{TestApp, TestDb};
-
-fn triage() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_triage"));
-    cmd.env_remove("DATABASE_URL")
-        .env("RUST_LOG", "triage=info");
-    cmd
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-/// A plain HTTP/1.0 GET, enough for a smoke test without a client library.
-fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .ok()?;
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    let status = response.split_whitespace().nth(1)?.parse().ok()?;
-    Some((status, response))
-}
-
-fn wait_healthy(child: &mut Child, port: u16) {
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(120) {
-        if let Some((200, _)) = http_get(port, "/healthz") {
-            return;
-        }
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!("triage exited early with {status}");
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    panic!("triage did not become healthy in time");
-}
-
-/// `triage serve` on a port, with one setting from the environment, once healthy.
-fn serve(port: u16, setting: (&str, &std::ffi::OsStr)) -> Child {
-    let mut child = triage()
-        .arg("serve")
-        .env(setting.0, setting.1)
-        .env("BIND_ADDR", format!("127.0.0.1:{port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("starting triage");
-    wait_healthy(&mut child, port);
-    child
-}
-
-fn terminate(child: &mut Child) -> std::process::ExitStatus {
-    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
-    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM");
-    let start = Instant::now();
-    loop {
-        if let Ok(Some(status)) = child.try_wait() {
-            return status;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "triage did not stop after SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-/// A data directory the unprivileged PostgreSQL user can reach.
-fn scratch_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("triage-cli-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
-}
 
 fn postmaster_running(data: &Path) -> bool {
     data.join("postgres")
@@ -109,7 +32,7 @@ fn serve_without_configuration_starts_and_stops_its_own_postgres_and_reuses_it()
     let data = scratch_dir();
     for round in 0..2 {
         let port = free_port();
-        let mut child = serve(port, ("TRIAGE_DATA_DIR", data.as_os_str()));
+        let mut child = serve(port, &[("TRIAGE_DATA_DIR", data.as_os_str())]);
         let (status, page) = http_get(port, "/").expect("home page");
         assert_eq!(status, 200, "round {round}");
         assert!(page.contains("Research areas by colour"));
@@ -273,7 +196,7 @@ async fn an_official_list_imported_from_the_shell_turns_the_next_evaluation_red_
     let db = TestDb::new().await;
     let port = free_port();
     let url = db.url();
-    let mut child = serve(port, ("DATABASE_URL", std::ffi::OsStr::new(&url)));
+    let mut child = serve(port, &[("DATABASE_URL", std::ffi::OsStr::new(&url))]);
     let alias = "Shenzhen Example Photonics";
     let chinese = "深圳示例光电科技有限公司";
     assert_ne!(verdict_of(port, alias), "red");

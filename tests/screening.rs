@@ -74,9 +74,9 @@ async fn draft_with_partner(app: &TestApp, title: &str, partner: &str) -> String
 fn upload(token: &str, name: &str, content: &str) -> Request<Body> {
     let boundary = "XBOUNDARYX";
     let body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n{content}\r\n--{boundary}--\r\n"
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n{token}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n{content}\r\n--{boundary}--\r\n"
     );
-    Request::post(format!("/admin/register?_csrf={token}"))
+    Request::post("/admin/register")
         .header(
             header::CONTENT_TYPE,
             format!("multipart/form-data; boundary={boundary}"),
@@ -252,7 +252,8 @@ async fn only_a_reviewer_dismisses_a_match_with_a_reason_and_the_verdict_is_reca
             &[("entry", "bit"), ("reason", " "), ("_version", &version)],
         )
         .await;
-    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    r.assert_contains("id=\"reason-error\"");
     assert_eq!(evaluation(&app, &id).await.verdict.code(), "red");
     let r = reviewer
         .post_form(

@@ -53,14 +53,13 @@ async fn a_case_goes_from_draft_to_decision_with_every_step_on_the_record() {
     queue.assert_contains("badge-orange");
 
     // Returning needs a message; the message stays when it is missing something.
-    let r = reviewer
-        .post_form(&format!("/assessments/{id}/return"), &[("message", "   ")])
-        .await;
+    let r = reviewer.review(&id, "return", &[("message", "   ")]).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     r.assert_contains("id=\"message-error\"");
     let r = reviewer
-        .post_form(
-            &format!("/assessments/{id}/return"),
+        .review(
+            &id,
+            "return",
             &[("message", "Please add the data management plan.")],
         )
         .await;
@@ -94,8 +93,9 @@ async fn a_case_goes_from_draft_to_decision_with_every_step_on_the_record() {
 
     // Overriding needs a justification; what was typed comes back.
     let r = reviewer
-        .post_form(
-            &format!("/assessments/{id}/decision"),
+        .review(
+            &id,
+            "decision",
             &[
                 ("outcome", "override"),
                 ("final_verdict", "orange"),
@@ -108,8 +108,9 @@ async fn a_case_goes_from_draft_to_decision_with_every_step_on_the_record() {
     r.assert_contains("id=\"justification-error\"");
     r.assert_contains("Export licence before start");
     let r = reviewer
-        .post_form(
-            &format!("/assessments/{id}/decision"),
+        .review(
+            &id,
+            "decision",
             &[
                 ("outcome", "override"),
                 ("final_verdict", "red"),
@@ -185,33 +186,21 @@ async fn transitions_the_life_cycle_does_not_allow_are_refused_and_change_nothin
 
     // Returned: cannot be decided or returned again.
     reviewer
-        .post_form(
-            &format!("/assessments/{id}/return"),
-            &[("message", "More please")],
-        )
+        .review(&id, "return", &[("message", "More please")])
         .await;
     let r = reviewer
-        .post_form(
-            &format!("/assessments/{id}/decision"),
-            &[("outcome", "endorse")],
-        )
+        .review(&id, "decision", &[("outcome", "endorse")])
         .await;
     assert_eq!(r.status, StatusCode::CONFLICT);
     let r = reviewer
-        .post_form(
-            &format!("/assessments/{id}/return"),
-            &[("message", "Again")],
-        )
+        .review(&id, "return", &[("message", "Again")])
         .await;
     assert_eq!(r.status, StatusCode::CONFLICT);
 
     // Decided: final.
     app.submit(&id).await;
     let r = reviewer
-        .post_form(
-            &format!("/assessments/{id}/decision"),
-            &[("outcome", "endorse")],
-        )
+        .review(&id, "decision", &[("outcome", "endorse")])
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     for (path, fields) in [
@@ -238,8 +227,9 @@ async fn an_override_must_differ_from_the_computed_verdict_and_an_endorsement_ne
     let id = submitted_case(&app).await;
     let reviewer = reviewer(&app).await;
     let r = reviewer
-        .post_form(
-            &format!("/assessments/{id}/decision"),
+        .review(
+            &id,
+            "decision",
             &[
                 ("outcome", "override"),
                 ("final_verdict", "orange"),
@@ -254,17 +244,11 @@ async fn an_override_must_differ_from_the_computed_verdict_and_an_endorsement_ne
     );
     r.assert_contains("id=\"final_verdict-error\"");
     let r = reviewer
-        .post_form(
-            &format!("/assessments/{id}/decision"),
-            &[("outcome", "maybe")],
-        )
+        .review(&id, "decision", &[("outcome", "maybe")])
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     let r = reviewer
-        .post_form(
-            &format!("/assessments/{id}/decision"),
-            &[("outcome", "endorse")],
-        )
+        .review(&id, "decision", &[("outcome", "endorse")])
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     app.get(&format!("/assessments/{id}"))
@@ -289,10 +273,7 @@ async fn nobody_decides_a_case_they_submitted() {
         .await
         .assert_contains("another reviewer must decide it");
     let r = reviewer
-        .post_form(
-            &format!("/assessments/{id}/decision"),
-            &[("outcome", "endorse")],
-        )
+        .review(&id, "decision", &[("outcome", "endorse")])
         .await;
     assert_eq!(r.status, StatusCode::CONFLICT);
     assert_eq!(status(&app, &id).await, "submitted");

@@ -6,6 +6,8 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::domain::answers::Answers;
+use crate::domain::lifecycle::Status;
+use crate::domain::rulebook::Colour;
 use crate::domain::verdict::{Evaluation, screening_key};
 
 /// A stored assessment.
@@ -13,7 +15,7 @@ use crate::domain::verdict::{Evaluation, screening_key};
 pub struct Assessment {
     pub id: Uuid,
     pub project_id: Uuid,
-    pub status: String,
+    pub status: Status,
     pub answers: Json<Answers>,
     pub current_step: i32,
     pub rulebook_version: String,
@@ -23,19 +25,19 @@ pub struct Assessment {
     pub updated_at: OffsetDateTime,
     pub submitted_at: Option<OffsetDateTime>,
     pub submitted_by: Option<Uuid>,
-    pub final_verdict: Option<String>,
+    pub final_verdict: Option<Colour>,
     /// A reviewer has screening events on this case to acknowledge.
     pub screening_changed: bool,
 }
 
 impl Assessment {
     pub fn is_draft(&self) -> bool {
-        self.status == "draft"
+        self.status == Status::Draft
     }
 
     /// Its officer may still change the answers (a draft, or returned for more information).
     pub fn is_editable(&self) -> bool {
-        matches!(self.status.as_str(), "draft" | "returned")
+        self.status.is_editable()
     }
 }
 

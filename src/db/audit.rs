@@ -62,6 +62,67 @@ pub async fn record_alone(pool: &PgPool, actor: &Actor, e: Entry<'_>) -> sqlx::R
     tx.commit().await
 }
 
+/// Records a refusal (a 403, a 404 on an id, a CSRF refusal, a sign-in refused during a
+/// lockout). The first of its kind for this actor and address in the window becomes an
+/// audit row; the others are only counted in `refusal_tally`, so no one can grow the
+/// append-only log at will. Returns whether an audit row was written.
+pub async fn refusal(
+    pool: &PgPool,
+    actor: &Actor,
+    action: &str,
+    summary: String,
+    path: &str,
+    window_secs: i64,
+) -> sqlx::Result<bool> {
+    let who = actor
+        .id
+        .map(|id| id.to_string())
+        .or_else(|| actor.email.clone())
+        .unwrap_or_else(|| "anonymous".to_owned());
+    let who: String = who.chars().take(300).collect();
+    let address: String = actor.address.chars().take(100).collect();
+    let path: String = path.chars().take(300).collect();
+    let mut tx = pool.begin().await?;
+    let first: bool = sqlx::query_scalar(
+        "INSERT INTO refusal_tally (action, actor, address, window_start, last_path)
+         VALUES ($1, $2, $3, to_timestamp(floor(extract(epoch FROM now()) / $4) * $4), $5)
+         ON CONFLICT (action, actor, address, window_start)
+         DO UPDATE SET count = refusal_tally.count + 1, last_at = now(), last_path = $5
+         RETURNING xmax = 0",
+    )
+    .bind(action)
+    .bind(&who)
+    .bind(&address)
+    .bind(window_secs.max(1) as f64)
+    .bind(&path)
+    .fetch_one(&mut *tx)
+    .await?;
+    if first {
+        let actor = Actor {
+            address,
+            ..actor.clone()
+        };
+        record(
+            &mut tx,
+            &actor,
+            Entry {
+                action,
+                assessment_id: None,
+                project_id: None,
+                summary,
+                details: serde_json::json!({
+                    "path": path,
+                    "window_secs": window_secs,
+                    "more": "further refusals of this kind by this actor from this address in the window are counted in refusal_tally",
+                }),
+            },
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(first)
+}
+
 /// A stored audit row.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Row {
@@ -74,15 +135,16 @@ pub struct Row {
     pub address: Option<String>,
 }
 
-/// Filters of the installation-wide view.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
-#[serde(default)]
+/// Validated filters of the installation-wide view (see the audit page).
+#[derive(Debug, Clone, Default)]
 pub struct Filter {
+    /// Part of the actor's email; empty for any.
     pub actor: String,
+    /// An action code; empty for any.
     pub action: String,
-    pub case: String,
-    pub from: String,
-    pub to: String,
+    pub case: Option<Uuid>,
+    pub from: Option<time::Date>,
+    pub to: Option<time::Date>,
 }
 
 pub async fn for_assessment(pool: &PgPool, id: Uuid) -> sqlx::Result<Vec<Row>> {
@@ -97,14 +159,6 @@ pub async fn for_assessment(pool: &PgPool, id: Uuid) -> sqlx::Result<Vec<Row>> {
 
 /// The newest rows matching the filter, at most `limit`.
 pub async fn search(pool: &PgPool, f: &Filter, limit: i64) -> sqlx::Result<Vec<Row>> {
-    let case = Uuid::parse_str(f.case.trim()).ok();
-    let day = |s: &str| {
-        time::Date::parse(
-            s.trim(),
-            time::macros::format_description!("[year]-[month]-[day]"),
-        )
-        .ok()
-    };
     sqlx::query_as(
         "SELECT id, at, actor_email, action, assessment_id, summary, address FROM audit_log
          WHERE ($1 = '' OR actor_email ILIKE '%' || $1 || '%')
@@ -114,11 +168,11 @@ pub async fn search(pool: &PgPool, f: &Filter, limit: i64) -> sqlx::Result<Vec<R
            AND ($5::date IS NULL OR at < $5::date + 1)
          ORDER BY at DESC, id DESC LIMIT $6",
     )
-    .bind(f.actor.trim())
-    .bind(f.action.trim())
-    .bind(case)
-    .bind(day(&f.from))
-    .bind(day(&f.to))
+    .bind(&f.actor)
+    .bind(&f.action)
+    .bind(f.case)
+    .bind(f.from)
+    .bind(f.to)
     .bind(limit)
     .fetch_all(pool)
     .await

@@ -6,6 +6,9 @@ use sqlx::{PgPool, Postgres, QueryBuilder};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
+use crate::domain::lifecycle::Status;
+use crate::domain::rulebook::Colour;
+
 /// Whose cases a query may see.
 #[derive(Debug, Clone, Copy)]
 pub enum Scope {
@@ -89,9 +92,9 @@ pub struct CaseRow {
     pub screening_changed: bool,
     pub area: Option<String>,
     pub sub_area: Option<String>,
-    pub status: String,
-    pub verdict: String,
-    pub final_verdict: Option<String>,
+    pub status: Status,
+    pub verdict: Colour,
+    pub final_verdict: Option<Colour>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub submitted_at: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339")]

@@ -17,8 +17,10 @@ use sqlx::{Connection, PgConnection};
 
 /// The socket's port number: only part of the socket file name, no TCP is opened.
 const PORT: u16 = 5439;
-/// The cluster's superuser.
+/// The cluster's superuser, which owns the database and runs the migrations.
 const SUPERUSER: &str = "triage";
+/// The role the app connects as: it logs in and owns nothing (a member of `triage_app`).
+pub const APP_ROLE: &str = "triage_web";
 /// Unix socket paths are limited to about 107 bytes.
 const MAX_SOCKET_PATH: usize = 100;
 
@@ -276,6 +278,36 @@ impl EmbeddedPostgres {
             .port(PORT)
             .username(SUPERUSER)
             .database(database)
+    }
+
+    /// Options to connect to a database of the cluster as the app's role.
+    pub fn app_connect_options(&self, database: &str) -> PgConnectOptions {
+        self.connect_options(database).username(APP_ROLE)
+    }
+
+    /// Creates the app's login role once the migrations have created `triage_app`.
+    pub async fn ensure_app_role(&self, database: &str) -> Result<(), EmbeddedError> {
+        let mut conn = self.connect(database).await?;
+        let statements = [
+            format!(
+                "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{APP_ROLE}') \
+                 THEN BEGIN CREATE ROLE {APP_ROLE} LOGIN; \
+                 EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END; \
+                 END IF; END $$"
+            ),
+            format!("GRANT triage_app TO {APP_ROLE}"),
+        ];
+        for sql in &statements {
+            sqlx::query(sql)
+                .execute(&mut conn)
+                .await
+                .map_err(|source| EmbeddedError::Connect {
+                    source,
+                    log: String::new(),
+                })?;
+        }
+        let _ = conn.close().await;
+        Ok(())
     }
 
     /// Creates a database if it does not exist yet.

@@ -6,7 +6,9 @@ use uuid::Uuid;
 
 use sqlx::types::Json;
 
+use crate::domain::lifecycle::Status;
 use crate::domain::project::NewProject;
+use crate::domain::rulebook::Colour;
 use crate::domain::verdict::Evaluation;
 
 /// A stored project.
@@ -35,8 +37,8 @@ pub struct ProjectSummary {
     pub lead_researcher: String,
     pub updated_at: OffsetDateTime,
     pub assessment_id: Option<Uuid>,
-    pub status: Option<String>,
-    pub verdict: Option<String>,
+    pub status: Option<Status>,
+    pub verdict: Option<Colour>,
     pub partner_name: Option<String>,
     pub area_name: Option<String>,
     pub evaluation: Option<Json<Evaluation>>,
@@ -56,14 +58,14 @@ pub async fn insert(
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(id)
-    .bind(&p.title)
-    .bind(&p.acronym)
-    .bind(&p.summary)
-    .bind(&p.lead_researcher)
-    .bind(&p.department)
+    .bind(p.title.as_str())
+    .bind(p.acronym.as_deref())
+    .bind(p.summary.as_str())
+    .bind(p.lead_researcher.as_str())
+    .bind(p.department.as_deref())
     .bind(p.planned_start)
     .bind(p.duration_months)
-    .bind(&p.funding_programme)
+    .bind(p.funding_programme.as_deref())
     .bind(institution_id)
     .bind(created_by)
     .execute(&mut **tx)

@@ -5,7 +5,10 @@ use sqlx::{PgPool, Postgres, Transaction};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::domain::account::Role;
 use crate::domain::answers::Answers;
+use crate::domain::lifecycle::Status;
+use crate::domain::rulebook::Colour;
 use crate::domain::verdict::Evaluation;
 
 /// An immutable snapshot taken at each submission.
@@ -16,7 +19,7 @@ pub struct Submission {
     pub answers: Json<Answers>,
     pub evaluation: Json<Evaluation>,
     pub rulebook_version: String,
-    pub verdict: String,
+    pub verdict: Colour,
     pub submitted_by_name: String,
     pub submitted_at: OffsetDateTime,
 }
@@ -57,19 +60,22 @@ pub async fn submissions(pool: &PgPool, assessment_id: Uuid) -> sqlx::Result<Vec
     .await
 }
 
-/// Moves a case from one status to another; false when it was no longer in `from`.
+/// Moves a case on from the status and version a page showed; false when it changed
+/// meanwhile.
 pub async fn set_status(
     tx: &mut Transaction<'_, Postgres>,
     id: Uuid,
-    from: &[&str],
-    to: &str,
+    from: Status,
+    lock_version: i32,
+    to: Status,
 ) -> sqlx::Result<bool> {
-    let from: Vec<String> = from.iter().map(|s| (*s).to_owned()).collect();
     let done = sqlx::query(
-        "UPDATE assessments SET status = $3, lock_version = lock_version + 1 WHERE id = $1 AND status = ANY($2)",
+        "UPDATE assessments SET status = $4, lock_version = lock_version + 1
+         WHERE id = $1 AND status = $2 AND lock_version = $3",
     )
     .bind(id)
-    .bind(&from)
+    .bind(from)
+    .bind(lock_version)
     .bind(to)
     .execute(&mut **tx)
     .await?;
@@ -117,7 +123,7 @@ pub async fn returns(pool: &PgPool, id: Uuid) -> sqlx::Result<Vec<Return>> {
 pub struct Comment {
     pub id: Uuid,
     pub author_name: String,
-    pub author_role: String,
+    pub author_role: Role,
     pub finding_code: Option<String>,
     pub body: String,
     pub created_at: OffsetDateTime,
@@ -155,8 +161,8 @@ pub async fn comments(pool: &PgPool, id: Uuid) -> sqlx::Result<Vec<Comment>> {
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Decision {
     pub outcome: String,
-    pub computed_verdict: String,
-    pub final_verdict: String,
+    pub computed_verdict: Colour,
+    pub final_verdict: Colour,
     pub justification: String,
     pub conditions: Vec<String>,
     pub decided_by_name: String,
@@ -165,8 +171,8 @@ pub struct Decision {
 
 pub struct NewDecision<'a> {
     pub outcome: &'a str,
-    pub computed_verdict: &'a str,
-    pub final_verdict: &'a str,
+    pub computed_verdict: Colour,
+    pub final_verdict: Colour,
     pub justification: &'a str,
     pub conditions: &'a [String],
 }
@@ -217,8 +223,8 @@ pub struct QueueItem {
     pub institution_name: Option<String>,
     pub partner_name: Option<String>,
     pub area_name: Option<String>,
-    pub status: String,
-    pub verdict: String,
+    pub status: Status,
+    pub verdict: Colour,
     pub submitted_at: Option<OffsetDateTime>,
     pub screening_changed: bool,
 }

@@ -58,7 +58,8 @@ pub async fn active(executor: impl PgExecutor<'_>) -> sqlx::Result<Option<Activa
 /// Serialises activations until the transaction ends (other servers still read the
 /// active version meanwhile), and returns the activation current under the lock.
 pub async fn lock_active(tx: &mut Transaction<'_, Postgres>) -> sqlx::Result<Option<Activation>> {
-    sqlx::query("LOCK TABLE rulebook_activations IN SHARE ROW EXCLUSIVE MODE")
+    // An advisory lock, not a table lock: the app's role may only insert activations.
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('triage.rulebook-activation'))")
         .execute(&mut **tx)
         .await?;
     active(&mut **tx).await

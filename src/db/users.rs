@@ -12,7 +12,7 @@ pub struct User {
     pub id: Uuid,
     pub email: String,
     pub display_name: String,
-    pub role: String,
+    pub role: Role,
     pub institution_id: Option<Uuid>,
     pub institution_name: Option<String>,
     pub password_hash: String,
@@ -20,6 +20,9 @@ pub struct User {
     pub totp_enabled: bool,
     pub totp_last_step: i64,
     pub disabled: bool,
+    /// Moves on whenever every session of the account must end; a session records the
+    /// epoch it signed in at.
+    pub session_epoch: i32,
     pub created_at: OffsetDateTime,
     /// The installation's two-factor requirement, read with the user to save a round trip.
     pub totp_required: bool,
@@ -27,8 +30,7 @@ pub struct User {
 
 impl User {
     pub fn role(&self) -> Role {
-        // The CHECK constraint keeps the column to the three roles.
-        Role::parse(&self.role).unwrap_or(Role::Officer)
+        self.role
     }
 }
 
@@ -40,7 +42,7 @@ pub struct Institution {
 }
 
 const USER_COLUMNS: &str = "u.id, u.email, u.display_name, u.role, u.institution_id, i.name AS institution_name, \
-     u.password_hash, u.totp_secret, u.totp_enabled, u.totp_last_step, u.disabled, u.created_at, \
+     u.password_hash, u.totp_secret, u.totp_enabled, u.totp_last_step, u.disabled, u.session_epoch, u.created_at, \
      coalesce((SELECT (value #>> '{}')::boolean FROM settings WHERE key = 'require_totp'), false) AS totp_required";
 
 pub async fn by_id(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<User>> {
@@ -84,8 +86,8 @@ pub async fn insert(
     )
     .bind(id)
     .bind(&u.email)
-    .bind(&u.display_name)
-    .bind(u.role.code())
+    .bind(u.display_name.as_str())
+    .bind(u.role)
     .bind(u.institution_id)
     .bind(password_hash)
     .execute(&mut **tx)
@@ -93,6 +95,7 @@ pub async fn insert(
     Ok((done.rows_affected() == 1).then_some(id))
 }
 
+/// Changes an account; disabling it ends every session it has, for good.
 pub async fn update_account(
     tx: &mut Transaction<'_, Postgres>,
     id: Uuid,
@@ -100,15 +103,29 @@ pub async fn update_account(
     institution_id: Option<Uuid>,
     disabled: bool,
 ) -> sqlx::Result<bool> {
-    let done =
-        sqlx::query("UPDATE users SET role = $2, institution_id = $3, disabled = $4 WHERE id = $1")
-            .bind(id)
-            .bind(role.code())
-            .bind(institution_id)
-            .bind(disabled)
-            .execute(&mut **tx)
-            .await?;
+    let done = sqlx::query(
+        "UPDATE users SET role = $2, institution_id = $3, disabled = $4,
+                session_epoch = session_epoch + CASE WHEN $4 AND NOT disabled THEN 1 ELSE 0 END
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(role)
+    .bind(institution_id)
+    .bind(disabled)
+    .execute(&mut **tx)
+    .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// Ends every session of an account (a password or two-factor change); returns the
+/// new epoch, which the session that made the change keeps.
+pub async fn end_sessions(tx: &mut Transaction<'_, Postgres>, id: Uuid) -> sqlx::Result<i32> {
+    sqlx::query_scalar(
+        "UPDATE users SET session_epoch = session_epoch + 1 WHERE id = $1 RETURNING session_epoch",
+    )
+    .bind(id)
+    .fetch_one(&mut **tx)
+    .await
 }
 
 pub async fn set_password(
@@ -134,12 +151,12 @@ pub async fn set_pending_totp(pool: &PgPool, id: Uuid, secret: &str) -> sqlx::Re
         .map(|_| ())
 }
 
-/// Turns two-factor sign-in on and replaces the recovery codes.
+/// Turns two-factor sign-in on and replaces the recovery codes (their argon2id hashes).
 pub async fn enable_totp(
     tx: &mut Transaction<'_, Postgres>,
     id: Uuid,
     step: i64,
-    recovery_digests: &[String],
+    recovery_hashes: &[String],
 ) -> sqlx::Result<()> {
     sqlx::query("UPDATE users SET totp_enabled = true, totp_last_step = $2 WHERE id = $1")
         .bind(id)
@@ -150,10 +167,10 @@ pub async fn enable_totp(
         .bind(id)
         .execute(&mut **tx)
         .await?;
-    for digest in recovery_digests {
+    for hash in recovery_hashes {
         sqlx::query("INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)")
             .bind(id)
-            .bind(digest)
+            .bind(hash)
             .execute(&mut **tx)
             .await?;
     }
@@ -183,16 +200,73 @@ pub async fn advance_totp_step(pool: &PgPool, id: Uuid, step: i64) -> sqlx::Resu
     Ok(done.rows_affected() == 1)
 }
 
-/// Uses a recovery code once; false when it does not exist or was used.
-pub async fn use_recovery_code(pool: &PgPool, id: Uuid, digest: &str) -> sqlx::Result<bool> {
+/// The stored hashes of an account's unused recovery codes.
+pub async fn unused_recovery_hashes(pool: &PgPool, id: Uuid) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar(
+        "SELECT code_hash FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await
+}
+
+/// Uses a recovery code once; false when it was used meanwhile.
+pub async fn use_recovery_code(pool: &PgPool, id: Uuid, hash: &str) -> sqlx::Result<bool> {
     let done = sqlx::query(
         "UPDATE recovery_codes SET used_at = now() WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL",
     )
     .bind(id)
-    .bind(digest)
+    .bind(hash)
     .execute(pool)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// Releases before issue 9 stored recovery codes as unsalted SHA-256 digests: each is
+/// replaced by a salted argon2id hash of that digest, which the codes still match.
+pub async fn upgrade_recovery_codes(pool: &PgPool) -> anyhow::Result<usize> {
+    let legacy: Vec<(Uuid, String)> = sqlx::query_as(
+        "SELECT user_id, code_hash FROM recovery_codes WHERE code_hash NOT LIKE '$argon2%'",
+    )
+    .fetch_all(pool)
+    .await?;
+    if legacy.is_empty() {
+        return Ok(0);
+    }
+    let hashes =
+        crate::auth::hash_recovery_digests(legacy.iter().map(|(_, d)| d.clone()).collect()).await?;
+    let mut tx = pool.begin().await?;
+    for ((user, digest), hash) in legacy.iter().zip(&hashes) {
+        sqlx::query(
+            "UPDATE recovery_codes SET code_hash = $3 WHERE user_id = $1 AND code_hash = $2",
+        )
+        .bind(user)
+        .bind(digest)
+        .bind(hash)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    tracing::info!(
+        codes = legacy.len(),
+        "recovery codes stored as salted argon2id hashes"
+    );
+    Ok(legacy.len())
+}
+
+/// The installation's key for visitors' CSRF tokens: made once, shared by every server.
+pub async fn csrf_key(pool: &PgPool) -> sqlx::Result<Vec<u8>> {
+    sqlx::query(
+        "INSERT INTO settings (key, value) VALUES ('csrf_key', to_jsonb($1::text)) ON CONFLICT (key) DO NOTHING",
+    )
+    .bind(crate::auth::random_token(32))
+    .execute(pool)
+    .await?;
+    let key: String =
+        sqlx::query_scalar("SELECT value #>> '{}' FROM settings WHERE key = 'csrf_key'")
+            .fetch_one(pool)
+            .await?;
+    Ok(key.into_bytes())
 }
 
 pub async fn unused_recovery_codes(pool: &PgPool, id: Uuid) -> sqlx::Result<i64> {

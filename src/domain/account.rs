@@ -1,6 +1,7 @@
 //! Accounts: roles and the validation of account forms.
 
 use super::answers::FieldError;
+use super::text::{Text, TextError};
 
 /// What a user may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -40,30 +41,43 @@ impl Role {
     pub const ALL: [Role; 3] = [Role::Officer, Role::Reviewer, Role::Admin];
 }
 
-/// Shortest password accepted (OWASP ASVS 2.1.1 asks for at least 12 characters).
-pub const MIN_PASSWORD: usize = 12;
-const MAX_PASSWORD: usize = 128;
-
-/// An email address normalised for comparison, or a message.
-pub fn parse_email(raw: &str) -> Result<String, String> {
-    let email = raw.trim();
-    let valid = email.len() <= 254
-        && email.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty()
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-        })
-        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
-    if valid {
-        Ok(email.to_lowercase())
-    } else {
-        Err("Enter an email address like name@example.org.".to_owned())
+/// The code, as stored.
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code())
     }
 }
 
-/// Checks a new password against the policy.
-pub fn check_password(password: &str) -> Result<(), String> {
+/// Shortest password accepted (OWASP ASVS 2.1.1 asks for at least 12 characters).
+pub const MIN_PASSWORD: usize = 12;
+const MAX_PASSWORD: usize = 128;
+/// The longest email address (RFC 5321 allows 254 characters in a path).
+pub const MAX_EMAIL: usize = 254;
+/// The longest display or institution name.
+pub const MAX_NAME: usize = 200;
+
+/// An email address normalised for comparison, or a message.
+pub fn parse_email(raw: &str) -> Result<String, String> {
+    let wrong = || "Enter an email address like name@example.org.".to_owned();
+    let email = Text::<MAX_EMAIL>::parse(raw).map_err(|_| wrong())?;
+    let valid = email.split_once('@').is_some_and(|(local, domain)| {
+        !local.is_empty()
+            && domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+    }) && !email.chars().any(char::is_whitespace);
+    if valid {
+        Ok(email.to_lowercase())
+    } else {
+        Err(wrong())
+    }
+}
+
+/// Checks a new password against the policy: long enough, and not common, breached or
+/// a simple pattern (zxcvbn's bundled lists of common and leaked passwords, names and
+/// words, keyboard walks and repeats; no network is used). `context` holds what else
+/// the person typed (email, name): a password built from it is refused too.
+pub fn check_password(password: &str, context: &[&str]) -> Result<(), String> {
     let n = password.chars().count();
     if n < MIN_PASSWORD {
         return Err(format!(
@@ -72,6 +86,17 @@ pub fn check_password(password: &str) -> Result<(), String> {
     }
     if n > MAX_PASSWORD {
         return Err(format!("Use at most {MAX_PASSWORD} characters."));
+    }
+    if password.chars().any(char::is_control) {
+        return Err(TextError::Control.message());
+    }
+    let strength = zxcvbn::zxcvbn(password, context);
+    if (strength.score() as u8) < 3 {
+        return Err(
+            "This password is too easy to guess: it is common, has appeared in breaches, or \
+             follows a simple pattern. A few unrelated words make a strong one."
+                .to_owned(),
+        );
     }
     Ok(())
 }
@@ -91,7 +116,7 @@ pub struct NewUserInput {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewUser {
     pub email: String,
-    pub display_name: String,
+    pub display_name: Text<MAX_NAME>,
     pub role: Role,
     pub institution_id: Option<uuid::Uuid>,
     pub password: String,
@@ -103,13 +128,23 @@ impl NewUserInput {
         let email = parse_email(&self.email)
             .map_err(|m| errors.push(FieldError::new("email", m)))
             .ok();
-        let display_name = self.display_name.trim();
-        if display_name.is_empty() || display_name.chars().count() > 200 {
-            errors.push(FieldError::new(
-                "display_name",
-                "Give a name of 1 to 200 characters.",
-            ));
-        }
+        let display_name = match Text::<MAX_NAME>::required(&self.display_name) {
+            Ok(name) => Some(name),
+            Err(TextError::Control) => {
+                errors.push(FieldError::new(
+                    "display_name",
+                    TextError::Control.message(),
+                ));
+                None
+            }
+            Err(_) => {
+                errors.push(FieldError::new(
+                    "display_name",
+                    "Give a name of 1 to 200 characters.",
+                ));
+                None
+            }
+        };
         let role = Role::parse(&self.role);
         if role.is_none() {
             errors.push(FieldError::new("role", "Choose a role."));
@@ -136,13 +171,13 @@ impl NewUserInput {
                 "An officer belongs to an institution.",
             ));
         }
-        if let Err(m) = check_password(&self.password) {
+        if let Err(m) = check_password(&self.password, &[&self.email, &self.display_name]) {
             errors.push(FieldError::new("password", m));
         }
-        match (email, role) {
-            (Some(email), Some(role)) if errors.is_empty() => Ok(NewUser {
+        match (email, role, display_name) {
+            (Some(email), Some(role), Some(display_name)) if errors.is_empty() => Ok(NewUser {
                 email,
-                display_name: display_name.to_owned(),
+                display_name,
                 role,
                 institution_id: if role == Role::Officer {
                     institution_id
@@ -180,9 +215,24 @@ mod tests {
     }
 
     #[test]
-    fn short_passwords_are_refused() {
-        assert!(check_password("short").is_err());
-        assert!(check_password("correct horse battery").is_ok());
+    fn short_common_and_patterned_passwords_are_refused() {
+        assert!(check_password("short", &[]).is_err());
+        for weak in [
+            "aaaaaaaaaaaa",
+            "password1234",
+            "qwertyuiopasdf",
+            "123456789012",
+            "Password2024!",
+        ] {
+            assert!(check_password(weak, &[]).is_err(), "{weak}");
+        }
+        assert!(check_password("ana.jansen@example.org", &["ana.jansen@example.org"]).is_err());
+        for strong in [
+            "correct horse battery staple",
+            "lantern kestrel orchard 1887",
+        ] {
+            assert!(check_password(strong, &[]).is_ok(), "{strong}");
+        }
     }
 
     #[test]
@@ -191,7 +241,7 @@ mod tests {
             email: "o@example.org".into(),
             display_name: "O".into(),
             role: "officer".into(),
-            password: "a long enough password".into(),
+            password: "lantern kestrel orchard 1887".into(),
             ..Default::default()
         };
         assert_eq!(

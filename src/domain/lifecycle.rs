@@ -1,7 +1,8 @@
 //! The case life cycle: draft -> submitted -> returned -> resubmitted -> decided.
 
 /// Where a case stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Status {
     Draft,
     Submitted,
@@ -74,6 +75,13 @@ impl Status {
             (Status::Submitted | Status::Resubmitted, Transition::Decide) => Some(Status::Decided),
             _ => None,
         }
+    }
+}
+
+/// The code, as stored and as written in addresses.
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code())
     }
 }
 

@@ -9,4 +9,5 @@ pub mod lifecycle;
 pub mod memo;
 pub mod project;
 pub mod rulebook;
+pub mod text;
 pub mod verdict;

@@ -1,9 +1,9 @@
 //! A proposed joint project, validated from raw form input.
 
 use time::Date;
-use time::macros::format_description;
 
 use super::answers::FieldError;
+use super::text::{MultiLine, Text, TextError, parse_day};
 
 /// The project fields as typed, kept verbatim so a form with errors can be shown again.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
@@ -22,66 +22,56 @@ pub struct ProjectInput {
 /// A valid project.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewProject {
-    pub title: String,
-    pub acronym: Option<String>,
-    pub summary: String,
-    pub lead_researcher: String,
-    pub department: Option<String>,
+    pub title: Text<200>,
+    pub acronym: Option<Text<30>>,
+    pub summary: MultiLine<5000>,
+    pub lead_researcher: Text<200>,
+    pub department: Option<Text<200>>,
     pub planned_start: Option<Date>,
     pub duration_months: Option<i32>,
-    pub funding_programme: Option<String>,
+    pub funding_programme: Option<Text<200>>,
+}
+
+/// Keeps the message of a refused text for its field.
+fn keep<T>(errors: &mut Vec<FieldError>, field: &str, parsed: Result<T, TextError>) -> Option<T> {
+    parsed
+        .map_err(|e| errors.push(FieldError::new(field, e.message())))
+        .ok()
 }
 
 impl ProjectInput {
     /// Validates every field, returning all errors at once.
     pub fn parse(&self) -> Result<NewProject, Vec<FieldError>> {
         let mut errors = Vec::new();
-        let mut text = |field: &str, value: &str, required: bool, max: usize| -> Option<String> {
-            let v = value.trim();
-            if v.is_empty() {
-                if required {
-                    errors.push(FieldError::new(field, "Required."));
-                }
-                return None;
-            }
-            if v.chars().count() > max {
-                errors.push(FieldError::new(field, format!("At most {max} characters.")));
-                return None;
-            }
-            if v.chars()
-                .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-            {
-                errors.push(FieldError::new(field, "Contains control characters."));
-                return None;
-            }
-            Some(v.to_owned())
-        };
-        let title = text("title", &self.title, true, 200);
-        let acronym = text("acronym", &self.acronym, false, 30);
-        let summary = text("summary", &self.summary, false, 5000);
-        let lead_researcher = text("lead_researcher", &self.lead_researcher, true, 200);
-        let department = text("department", &self.department, false, 200);
-        let funding_programme = text("funding_programme", &self.funding_programme, false, 200);
+        let e = &mut errors;
+        let title = keep(e, "title", Text::required(&self.title));
+        let acronym = keep(e, "acronym", Text::optional(&self.acronym));
+        let summary = keep(e, "summary", MultiLine::parse(&self.summary));
+        let lead_researcher = keep(e, "lead_researcher", Text::required(&self.lead_researcher));
+        let department = keep(e, "department", Text::optional(&self.department));
+        let funding_programme = keep(
+            e,
+            "funding_programme",
+            Text::optional(&self.funding_programme),
+        );
 
-        let planned_start = match self.planned_start.trim() {
-            "" => None,
-            s => match Date::parse(s, format_description!("[year]-[month]-[day]")) {
-                Ok(d) if (2000..=2100).contains(&d.year()) => Some(d),
-                Ok(_) => {
-                    errors.push(FieldError::new(
-                        "planned_start",
-                        "Give a year between 2000 and 2100.",
-                    ));
-                    None
-                }
-                Err(_) => {
-                    errors.push(FieldError::new(
-                        "planned_start",
-                        "Use the form YYYY-MM-DD, e.g. 2027-03-01.",
-                    ));
-                    None
-                }
-            },
+        let planned_start = match parse_day(&self.planned_start) {
+            Ok(Some(d)) if (2000..=2100).contains(&d.year()) => Some(d),
+            Ok(None) => None,
+            Ok(Some(_)) => {
+                errors.push(FieldError::new(
+                    "planned_start",
+                    "Give a year between 2000 and 2100.",
+                ));
+                None
+            }
+            Err(_) => {
+                errors.push(FieldError::new(
+                    "planned_start",
+                    "Use the form YYYY-MM-DD, e.g. 2027-03-01.",
+                ));
+                None
+            }
         };
         let duration_months = match self.duration_months.trim() {
             "" => None,
@@ -96,11 +86,25 @@ impl ProjectInput {
                 }
             },
         };
-        match (title, lead_researcher) {
-            (Some(title), Some(lead_researcher)) if errors.is_empty() => Ok(NewProject {
+        match (
+            title,
+            acronym,
+            summary,
+            lead_researcher,
+            department,
+            funding_programme,
+        ) {
+            (
+                Some(title),
+                Some(acronym),
+                Some(summary),
+                Some(lead_researcher),
+                Some(department),
+                Some(funding_programme),
+            ) if errors.is_empty() => Ok(NewProject {
                 title,
                 acronym,
-                summary: summary.unwrap_or_default(),
+                summary,
                 lead_researcher,
                 department,
                 planned_start,
@@ -129,7 +133,7 @@ mod tests {
     #[test]
     fn a_valid_project_is_trimmed_and_parsed() {
         let p = valid().parse().expect("valid");
-        assert_eq!(p.title, "Soil microbiome and drought");
+        assert_eq!(p.title.as_str(), "Soil microbiome and drought");
         assert_eq!(p.duration_months, Some(36));
         assert_eq!(p.acronym, None);
     }

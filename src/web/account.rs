@@ -2,24 +2,26 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
 use crate::auth::{
-    check_totp, hash_password, new_recovery_codes, new_totp_secret, recovery_digest, totp_qr_svg,
-    verify_password,
+    check_totp, hash_password, hash_recovery_codes, new_recovery_codes, new_totp_secret,
+    totp_qr_svg, verify_password,
 };
 use crate::db;
 use crate::db::audit::Entry;
 use crate::domain::account::check_password;
 use crate::domain::answers::FieldError;
+use crate::domain::text::Text;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
-use crate::web::forms::{Errors, Form};
+use crate::web::extract::{Form, Query};
+use crate::web::forms::Errors;
 use crate::web::layout::{Layout, NoticeQuery, notice, ok, render};
-use crate::web::session::{Signed, session_error};
+use crate::web::session::{Signed, keep_after_epoch_change, now};
 
 /// The secret being enrolled lives in the session until it is confirmed.
 const PENDING_SECRET: &str = "totp_pending_secret";
@@ -97,7 +99,7 @@ async fn password_post(
             "This is not your current password.",
         ));
     }
-    if let Err(m) = check_password(&f.new_password) {
+    if let Err(m) = check_password(&f.new_password, &[&s.user.email, &s.user.display_name]) {
         errors.push(FieldError::new("new_password", m));
     } else if f.new_password != f.confirm {
         errors.push(FieldError::new("confirm", "The two new passwords differ."));
@@ -111,6 +113,7 @@ async fn password_post(
     let hash = hash_password(f.new_password).await?;
     let mut tx = state.pool().begin().await?;
     db::users::set_password(&mut tx, s.user.id, &hash).await?;
+    let epoch = db::users::end_sessions(&mut tx, s.user.id).await?;
     db::audit::record(
         &mut tx,
         &s.actor(),
@@ -125,7 +128,8 @@ async fn password_post(
     .await?;
     tx.commit().await?;
     state.forget_users();
-    s.ctx.session.cycle_id().await.map_err(session_error)?;
+    // Every other session of the account has ended; this one goes on, with a new id.
+    keep_after_epoch_change(&s.ctx.session, epoch).await?;
     Ok(Redirect::to("/account?notice=password").into_response())
 }
 
@@ -154,21 +158,11 @@ async fn enrol_page(
     s: &Signed,
     error: Option<String>,
 ) -> AppResult<TwoFactorPage> {
-    let secret = match s
-        .ctx
-        .session
-        .get::<String>(PENDING_SECRET)
-        .await
-        .map_err(session_error)?
-    {
+    let secret = match s.ctx.session.get::<String>(PENDING_SECRET).await? {
         Some(secret) => secret,
         None => {
             let secret = new_totp_secret();
-            s.ctx
-                .session
-                .insert(PENDING_SECRET, &secret)
-                .await
-                .map_err(session_error)?;
+            s.ctx.session.insert(PENDING_SECRET, &secret).await?;
             secret
         }
     };
@@ -201,6 +195,14 @@ struct CodeForm {
     password: String,
 }
 
+/// Turning two-factor sign-in on or off is a change of how the account is protected:
+/// the password is asked again, whatever the session.
+async fn password_again(s: &Signed, password: &str) -> bool {
+    verify_password(password.to_owned(), Some(s.user.password_hash.clone())).await
+}
+
+const NOT_YOUR_PASSWORD: &str = "This is not your current password.";
+
 async fn two_factor_post(
     State(state): State<AppState>,
     s: Signed,
@@ -209,25 +211,27 @@ async fn two_factor_post(
     if s.user.totp_enabled {
         return Ok(Redirect::to("/account").into_response());
     }
-    let Some(secret) = s
-        .ctx
-        .session
-        .get::<String>(PENDING_SECRET)
-        .await
-        .map_err(session_error)?
-    else {
+    let Some(secret) = s.ctx.session.get::<String>(PENDING_SECRET).await? else {
         return Ok(Redirect::to("/account/two-factor").into_response());
     };
-    let now = time::OffsetDateTime::now_utc().unix_timestamp().max(0) as u64;
-    let Some(step) = check_totp(&secret, &f.code, now, 0) else {
-        let page = enrol_page(&state, &s, Some("That code does not match. Check the time on your phone and enter the current code.".into())).await?;
+    let step = check_totp(&secret, &f.code, now().max(0) as u64, 0);
+    let problem = if !password_again(&s, &f.password).await {
+        Some(NOT_YOUR_PASSWORD)
+    } else if step.is_none() {
+        Some("That code does not match. Check the time on your phone and enter the current code.")
+    } else {
+        None
+    };
+    let (Some(step), None) = (step, problem) else {
+        let page = enrol_page(&state, &s, problem.map(str::to_owned)).await?;
         return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
     };
     let codes = new_recovery_codes();
-    let digests: Vec<String> = codes.iter().map(|c| recovery_digest(c)).collect();
+    let hashes = hash_recovery_codes(&codes).await?;
     db::users::set_pending_totp(state.pool(), s.user.id, &secret).await?;
     let mut tx = state.pool().begin().await?;
-    db::users::enable_totp(&mut tx, s.user.id, step, &digests).await?;
+    db::users::enable_totp(&mut tx, s.user.id, step, &hashes).await?;
+    let epoch = db::users::end_sessions(&mut tx, s.user.id).await?;
     db::audit::record(
         &mut tx,
         &s.actor(),
@@ -242,11 +246,8 @@ async fn two_factor_post(
     .await?;
     tx.commit().await?;
     state.forget_users();
-    s.ctx
-        .session
-        .remove::<String>(PENDING_SECRET)
-        .await
-        .map_err(session_error)?;
+    s.ctx.session.remove::<String>(PENDING_SECRET).await?;
+    keep_after_epoch_change(&s.ctx.session, epoch).await?;
     ok(&TwoFactorPage {
         layout: Layout::new(&state, &s.ctx, "Two-factor sign-in", "account")
             .with_notice(notice(Some("totp_on"))),
@@ -270,11 +271,22 @@ async fn two_factor_disable_post(
                 .into(),
         ));
     }
-    if !verify_password(f.password, Some(s.user.password_hash.clone())).await {
-        let errors = vec![FieldError::new(
-            "password",
-            "This is not your current password.",
-        )];
+    let mut errors = Vec::new();
+    if !password_again(&s, &f.password).await {
+        errors.push(FieldError::new("password", NOT_YOUR_PASSWORD));
+    }
+    let code = Text::<40>::parse(&f.code).unwrap_or_default();
+    if errors.is_empty()
+        && crate::web::auth::second_factor(&state, &s.user, &code)
+            .await?
+            .is_none()
+    {
+        errors.push(FieldError::new(
+            "code",
+            "Enter the current code from your app (or an unused recovery code).",
+        ));
+    }
+    if !errors.is_empty() {
         return render(
             StatusCode::UNPROCESSABLE_ENTITY,
             &account_page(&state, &s, errors, None).await?,
@@ -282,6 +294,7 @@ async fn two_factor_disable_post(
     }
     let mut tx = state.pool().begin().await?;
     db::users::disable_totp(&mut tx, s.user.id).await?;
+    let epoch = db::users::end_sessions(&mut tx, s.user.id).await?;
     db::audit::record(
         &mut tx,
         &s.actor(),
@@ -296,5 +309,6 @@ async fn two_factor_disable_post(
     .await?;
     tx.commit().await?;
     state.forget_users();
+    keep_after_epoch_change(&s.ctx.session, epoch).await?;
     Ok(Redirect::to("/account?notice=totp_off").into_response())
 }

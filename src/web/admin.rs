@@ -3,7 +3,7 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -12,13 +12,16 @@ use crate::auth::hash_password;
 use crate::db;
 use crate::db::audit::{Entry, Filter, Row};
 use crate::db::users::{Institution, User};
-use crate::domain::account::{NewUserInput, Role};
+use crate::domain::account::{MAX_EMAIL, MAX_NAME, NewUserInput, Role};
 use crate::domain::answers::FieldError;
+use crate::domain::text::parse_day;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
-use crate::web::forms::{Errors, Form, parse_id};
+use crate::web::extract::{Admin, Form, Path, Query};
+use crate::web::forms::{Check, Errors};
 use crate::web::layout::{Layout, NoticeQuery, notice, ok, render};
 use crate::web::session::Signed;
+use uuid::Uuid;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -33,18 +36,13 @@ pub fn router() -> Router<AppState> {
         .route("/admin/audit", get(audit_get))
 }
 
-fn admin(s: &Signed) -> AppResult<()> {
-    s.require(&[Role::Admin])
-}
-
 #[derive(Template)]
 #[template(path = "admin/index.html")]
 struct AdminPage {
     layout: Layout,
 }
 
-async fn admin_get(State(state): State<AppState>, s: Signed) -> AppResult<Response> {
-    admin(&s)?;
+async fn admin_get(State(state): State<AppState>, Admin(s): Admin) -> AppResult<Response> {
     ok(&AdminPage {
         layout: Layout::new(&state, &s.ctx, "Administration", "admin"),
     })
@@ -81,10 +79,9 @@ async fn users_page(
 
 async fn users_get(
     State(state): State<AppState>,
-    s: Signed,
+    Admin(s): Admin,
     Query(q): Query<NoticeQuery>,
 ) -> AppResult<Response> {
-    admin(&s)?;
     ok(&users_page(
         &state,
         &s,
@@ -97,10 +94,9 @@ async fn users_get(
 
 async fn users_post(
     State(state): State<AppState>,
-    s: Signed,
+    Admin(s): Admin,
     Form(input): Form<NewUserInput>,
 ) -> AppResult<Response> {
-    admin(&s)?;
     let mut errors = Vec::new();
     let parsed = input.parse().map_err(|e| errors.extend(e)).ok();
     if let Some(Some(id)) = parsed.as_ref().map(|u| u.institution_id)
@@ -153,11 +149,10 @@ struct UserPage {
 
 async fn user_get(
     State(state): State<AppState>,
-    s: Signed,
-    Path(id): Path<String>,
+    Admin(s): Admin,
+    Path(id): Path<Uuid>,
 ) -> AppResult<Response> {
-    admin(&s)?;
-    let user = db::users::by_id(state.pool(), parse_id(&id)?)
+    let user = db::users::by_id(state.pool(), id)
         .await?
         .ok_or(AppError::NotFound)?;
     ok(&UserPage {
@@ -178,12 +173,11 @@ struct UserForm {
 
 async fn user_post(
     State(state): State<AppState>,
-    s: Signed,
-    Path(id): Path<String>,
+    Admin(s): Admin,
+    Path(id): Path<Uuid>,
     Form(f): Form<UserForm>,
 ) -> AppResult<Response> {
-    admin(&s)?;
-    let user = db::users::by_id(state.pool(), parse_id(&id)?)
+    let user = db::users::by_id(state.pool(), id)
         .await?
         .ok_or(AppError::NotFound)?;
     let mut errors = Vec::new();
@@ -257,10 +251,9 @@ struct InstitutionsPage {
 
 async fn institutions_get(
     State(state): State<AppState>,
-    s: Signed,
+    Admin(s): Admin,
     Query(q): Query<NoticeQuery>,
 ) -> AppResult<Response> {
-    admin(&s)?;
     ok(&InstitutionsPage {
         layout: Layout::new(&state, &s.ctx, "Institutions", "admin")
             .with_notice(notice(q.notice.as_deref())),
@@ -278,24 +271,18 @@ struct InstitutionForm {
 
 async fn institutions_post(
     State(state): State<AppState>,
-    s: Signed,
+    Admin(s): Admin,
     Form(f): Form<InstitutionForm>,
 ) -> AppResult<Response> {
-    admin(&s)?;
-    let name = f.name.trim().to_owned();
-    let mut errors = Vec::new();
-    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
-        errors.push(FieldError::new(
-            "name",
-            "Give a name of 1 to 200 characters.",
-        ));
-    }
+    let mut check = Check::default();
+    let name = check.required::<MAX_NAME>("name", &f.name, "Give a name of 1 to 200 characters.");
+    let mut errors = check.into_errors();
     let mut tx = state.pool().begin().await?;
-    let id = if errors.is_empty() {
-        db::users::insert_institution(&mut tx, &name).await?
-    } else {
-        None
+    let id = match &name {
+        Some(name) => db::users::insert_institution(&mut tx, name).await?,
+        None => None,
     };
+    let name = name.map(|n| n.into_string()).unwrap_or_default();
     let Some(id) = id else {
         tx.rollback().await?;
         if errors.is_empty() {
@@ -337,10 +324,9 @@ struct SettingsPage {
 
 async fn settings_get(
     State(state): State<AppState>,
-    s: Signed,
+    Admin(s): Admin,
     Query(q): Query<NoticeQuery>,
 ) -> AppResult<Response> {
-    admin(&s)?;
     ok(&SettingsPage {
         layout: Layout::new(&state, &s.ctx, "Settings", "admin")
             .with_notice(notice(q.notice.as_deref())),
@@ -356,10 +342,9 @@ struct SettingsForm {
 
 async fn settings_post(
     State(state): State<AppState>,
-    s: Signed,
+    Admin(s): Admin,
     Form(f): Form<SettingsForm>,
 ) -> AppResult<Response> {
-    admin(&s)?;
     let on = f.require_totp.is_some();
     let mut tx = state.pool().begin().await?;
     db::users::set_require_totp(&mut tx, on).await?;
@@ -383,25 +368,79 @@ async fn settings_post(
     Ok(Redirect::to("/admin/settings?notice=settings").into_response())
 }
 
+/// The audit filters as typed, shown again as they were.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct AuditQuery {
+    pub actor: String,
+    pub action: String,
+    pub case: String,
+    pub from: String,
+    pub to: String,
+}
+
+impl AuditQuery {
+    /// The valid filters, and a message beside each one that is not (it is then ignored).
+    fn filter(&self) -> (Filter, Vec<FieldError>) {
+        let mut check = Check::default();
+        let actor = check.text::<MAX_EMAIL>("actor", &self.actor);
+        let action = check.text::<100>("action", &self.action);
+        let case = match self.case.trim() {
+            "" => None,
+            raw => Uuid::parse_str(raw)
+                .map_err(|_| {
+                    check.add(
+                        "case",
+                        "A case id looks like 3f2a…-…; copy it from the case page.",
+                    )
+                })
+                .ok(),
+        };
+        let mut day = |field: &str, raw: &str| {
+            parse_day(raw)
+                .map_err(|m| check.add(field, m))
+                .ok()
+                .flatten()
+        };
+        let (from, to) = (day("from", &self.from), day("to", &self.to));
+        let filter = Filter {
+            actor: actor.map(|a| a.into_string()).unwrap_or_default(),
+            action: action.map(|a| a.into_string()).unwrap_or_default(),
+            case,
+            from,
+            to,
+        };
+        (filter, check.into_errors())
+    }
+}
+
 #[derive(Template)]
 #[template(path = "admin/audit.html")]
 struct AuditPage {
     layout: Layout,
     rows: Vec<Row>,
-    filter: Filter,
+    filter: AuditQuery,
     actions: Vec<String>,
+    errors: Errors,
 }
 
 async fn audit_get(
     State(state): State<AppState>,
-    s: Signed,
-    Query(filter): Query<Filter>,
+    Admin(s): Admin,
+    Query(query): Query<AuditQuery>,
 ) -> AppResult<Response> {
-    admin(&s)?;
-    ok(&AuditPage {
+    let (filter, errors) = query.filter();
+    let page = AuditPage {
         layout: Layout::new(&state, &s.ctx, "Audit log", "admin"),
         rows: db::audit::search(state.pool(), &filter, 500).await?,
         actions: db::audit::actions(state.pool()).await?,
-        filter,
-    })
+        filter: query,
+        errors: Errors(errors),
+    };
+    let status = if page.errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    render(status, &page)
 }

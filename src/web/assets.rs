@@ -1,8 +1,8 @@
 //! The stylesheet and script, compiled into the binary so that any app server can
 //! serve them without a shared folder.
 
+use crate::web::extract::Path;
 use axum::Router;
-use axum::extract::Path;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;

@@ -4,21 +4,23 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use uuid::Uuid;
 
-use crate::auth::{check_totp, random_token, recovery_digest, verify_password};
+use crate::auth::{check_totp, match_recovery_code, verify_password};
 use crate::db;
 use crate::db::audit::{Actor, Entry};
 use crate::db::users::User;
-use crate::error::{AppError, AppResult};
+use crate::domain::account::MAX_EMAIL;
+use crate::domain::text::Text;
+use crate::error::AppResult;
 use crate::state::AppState;
-use crate::web::forms::Form;
+use crate::web::extract::{Form, Query};
 use crate::web::layout::{Layout, ok, render};
-use crate::web::session::{CSRF, Ctx, PENDING_USER, USER_ID, csrf_token, session_error};
+use crate::web::session::{Ctx, PENDING_AT, PENDING_USER, begin, now};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -35,15 +37,20 @@ pub fn router() -> Router<AppState> {
 struct NextQuery {
     next: String,
     signed_out: Option<String>,
+    expired: Option<String>,
 }
 
-/// Only local paths, so the sign-in page cannot be used to send people elsewhere.
-fn safe_next(next: &str) -> String {
-    if next.starts_with('/')
+/// Only local paths, so the sign-in page cannot send anyone elsewhere: one leading
+/// slash, then printable ASCII without backslashes (browsers drop tabs and line breaks,
+/// turning `/\t/evil.example` into `//evil.example`), and a valid header value.
+pub fn safe_next(next: &str) -> String {
+    let local = next.starts_with('/')
         && !next.starts_with("//")
-        && !next.contains('\\')
         && !next.starts_with("/login")
-    {
+        && next.len() <= 2_000
+        && next.bytes().all(|b| b.is_ascii_graphic() && b != b'\\')
+        && axum::http::HeaderValue::from_str(next).is_ok();
+    if local {
         next.to_owned()
     } else {
         "/".to_owned()
@@ -67,12 +74,16 @@ async fn login_get(
     if ctx.user.is_some() {
         return Ok(Redirect::to(&safe_next(&q.next)).into_response());
     }
-    let mut ctx = ctx;
-    ctx.csrf = csrf_token(&ctx.session).await?;
-    let signed_out = q.signed_out.is_some().then_some("signed_out");
+    let code = if q.signed_out.is_some() {
+        Some("signed_out")
+    } else if q.expired.is_some() {
+        Some("half_signed_in_expired")
+    } else {
+        None
+    };
     ok(&LoginPage {
         layout: Layout::new(&state, &ctx, "Sign in", "login")
-            .with_notice(crate::web::layout::notice(signed_out)),
+            .with_notice(crate::web::layout::notice(code)),
         email: String::new(),
         next: safe_next(&q.next),
         error: None,
@@ -87,89 +98,113 @@ struct LoginForm {
     next: String,
 }
 
+/// What a lockout holds: an account, or every sign-in from an address.
+enum Lock {
+    Account,
+    Address,
+}
+
 /// Refuses when the account or the address has failed too often in the window.
-async fn locked_out(state: &AppState, email: &str, address: &str) -> AppResult<Option<String>> {
+async fn locked_out(
+    state: &AppState,
+    email: &str,
+    address: &str,
+) -> AppResult<Option<(Lock, String)>> {
     let cfg = state.config();
     let (by_account, by_address) =
         db::users::recent_failures(state.pool(), email, address, cfg.lockout_window_secs).await?;
     let minutes = (cfg.lockout_window_secs + 59) / 60;
     Ok(if by_account >= cfg.max_failures_per_account {
-        Some(format!(
-            "Too many failed sign-ins for this account. Sign-in is blocked for up to {minutes} minutes; \
+        Some((
+            Lock::Account,
+            format!(
+                "Too many failed sign-ins for this account. Sign-in is blocked for up to {minutes} minutes; \
              try again later or ask an administrator."
+            ),
         ))
     } else if by_address >= cfg.max_failures_per_address {
-        Some(format!(
-            "Too many failed sign-ins from your network address. Sign-in is blocked for up to {minutes} minutes."
+        Some((
+            Lock::Address,
+            format!(
+                "Too many failed sign-ins from your network address. Sign-in is blocked for up to {minutes} minutes."
+            ),
         ))
     } else {
         None
     })
 }
 
-/// Records a sign-in event for someone not (yet) signed in.
-async fn audit_attempt(
-    state: &AppState,
-    ctx: &Ctx,
-    email: &str,
-    action: &str,
-    summary: String,
-) -> AppResult<()> {
-    let actor = Actor {
+/// The actor of a sign-in attempt by someone not (yet) signed in.
+fn attempt_actor(ctx: &Ctx, email: &str) -> Actor {
+    Actor {
         id: None,
         email: Some(email.to_owned()),
         address: ctx.address.clone(),
-    };
-    let entry = Entry {
-        action,
-        assessment_id: None,
-        project_id: None,
-        summary,
-        details: serde_json::json!({}),
-    };
-    db::audit::record_alone(state.pool(), &actor, entry).await?;
-    Ok(())
+    }
 }
 
-/// A refused attempt during a lockout is on the record but does not extend the lock.
-async fn audit_locked(state: &AppState, ctx: &Ctx, email: &str) -> AppResult<()> {
-    audit_attempt(
-        state,
-        ctx,
-        email,
+/// A refused attempt during a lockout does not extend the lock, and is counted rather
+/// than logged one by one: the first in the lockout window, per locked account or per
+/// locked address (whatever emails are tried from it), is an audit row.
+async fn audit_locked(state: &AppState, ctx: &Ctx, lock: &Lock, email: &str) -> AppResult<()> {
+    let actor = match lock {
+        Lock::Account => attempt_actor(ctx, email),
+        Lock::Address => Actor {
+            id: None,
+            email: None,
+            address: ctx.address.clone(),
+        },
+    };
+    db::audit::refusal(
+        state.pool(),
+        &actor,
         "auth.login_locked",
-        "Sign-in refused: too many failed attempts".into(),
+        "Sign-in refused: too many failed attempts (further refusals in this window are counted, not logged)".into(),
+        "/login",
+        state.config().lockout_window_secs,
     )
-    .await
+    .await?;
+    Ok(())
 }
 
 async fn failed(state: &AppState, ctx: &Ctx, email: &str, reason: &str) -> AppResult<()> {
     db::users::record_failure(state.pool(), email, &ctx.address).await?;
-    audit_attempt(
-        state,
-        ctx,
-        email,
-        "auth.login_failed",
-        format!("Failed sign-in: {reason}"),
+    db::audit::record_alone(
+        state.pool(),
+        &attempt_actor(ctx, email),
+        Entry {
+            action: "auth.login_failed",
+            assessment_id: None,
+            project_id: None,
+            summary: format!("Failed sign-in: {reason}"),
+            details: serde_json::json!({}),
+        },
     )
-    .await
+    .await?;
+    Ok(())
 }
+
+const WRONG: &str = "The email address or the password is not right.";
 
 async fn login_post(
     State(state): State<AppState>,
     ctx: Ctx,
     Form(form): Form<LoginForm>,
 ) -> AppResult<Response> {
-    let email = form.email.trim().to_lowercase();
     let next = safe_next(&form.next);
     let page = |error: String| LoginPage {
         layout: Layout::new(&state, &ctx, "Sign in", "login"),
-        email: form.email.chars().take(254).collect(),
+        email: form.email.chars().take(MAX_EMAIL).collect(),
         next: next.clone(),
         error: Some(error),
     };
-    if let Some(message) = locked_out(&state, &email, &ctx.address).await? {
-        audit_locked(&state, &ctx, &email).await?;
+    // No account has an address this long or with control characters: refused before
+    // anything is looked up, counted or logged.
+    let Ok(email) = Text::<MAX_EMAIL>::parse(&form.email).map(|e| e.to_lowercase()) else {
+        return render(StatusCode::UNPROCESSABLE_ENTITY, &page(WRONG.into()));
+    };
+    if let Some((lock, message)) = locked_out(&state, &email, &ctx.address).await? {
+        audit_locked(&state, &ctx, &lock, &email).await?;
         return render(StatusCode::TOO_MANY_REQUESTS, &page(message));
     }
     let user = db::users::by_email(state.pool(), &email).await?;
@@ -189,19 +224,14 @@ async fn login_post(
         }
         _ => {
             failed(&state, &ctx, &email, "wrong email or password").await?;
-            return render(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &page("The email address or the password is not right.".into()),
-            );
+            return render(StatusCode::UNPROCESSABLE_ENTITY, &page(WRONG.into()));
         }
     };
-    // A new session id at every change of privilege, so a planted id is worthless.
-    ctx.session.cycle_id().await.map_err(session_error)?;
     if user.totp_enabled {
-        ctx.session
-            .insert(PENDING_USER, user.id)
-            .await
-            .map_err(session_error)?;
+        // A new session id at every change of privilege, so a planted id is worthless.
+        ctx.session.cycle_id().await?;
+        ctx.session.insert(PENDING_USER, user.id).await?;
+        ctx.session.insert(PENDING_AT, now()).await?;
         return Ok(
             Redirect::to(&format!("/login/two-factor?next={}", urlencode(&next))).into_response(),
         );
@@ -211,18 +241,7 @@ async fn login_post(
 }
 
 async fn complete_sign_in(state: &AppState, ctx: &Ctx, user: &User, method: &str) -> AppResult<()> {
-    ctx.session
-        .remove::<Uuid>(PENDING_USER)
-        .await
-        .map_err(session_error)?;
-    ctx.session
-        .insert(USER_ID, user.id)
-        .await
-        .map_err(session_error)?;
-    ctx.session
-        .insert(CSRF, random_token(32))
-        .await
-        .map_err(session_error)?;
+    begin(&ctx.session, user).await?;
     db::users::clear_failures(state.pool(), &user.email).await?;
     let actor = Actor {
         id: Some(user.id),
@@ -252,18 +271,36 @@ struct SecondFactorPage {
     error: Option<String>,
 }
 
-async fn pending_user(state: &AppState, ctx: &Ctx) -> AppResult<Option<User>> {
-    match ctx
-        .session
-        .get::<Uuid>(PENDING_USER)
-        .await
-        .map_err(session_error)?
-    {
-        Some(id) => Ok(db::users::by_id(state.pool(), id)
-            .await?
-            .filter(|u| !u.disabled && u.totp_enabled)),
-        None => Ok(None),
+/// Who gave the right password and owes the second factor, while that lasts.
+enum Pending {
+    User(Box<User>),
+    /// The half-finished sign-in is older than the configured minutes: start again.
+    Expired,
+    None,
+}
+
+async fn pending_user(state: &AppState, ctx: &Ctx) -> AppResult<Pending> {
+    let Some(id) = ctx.session.get::<Uuid>(PENDING_USER).await? else {
+        return Ok(Pending::None);
+    };
+    let since = ctx.session.get::<i64>(PENDING_AT).await?.unwrap_or(0);
+    if now() - since >= state.config().pending_secs {
+        ctx.session.flush().await?;
+        return Ok(Pending::Expired);
     }
+    Ok(match db::users::by_id(state.pool(), id).await? {
+        Some(u) if !u.disabled && u.totp_enabled => Pending::User(Box::new(u)),
+        _ => Pending::None,
+    })
+}
+
+/// Where someone goes who owes no second factor (any more).
+fn back_to_sign_in(pending: &Pending) -> Response {
+    let to = match pending {
+        Pending::Expired => "/login?expired=1",
+        _ => "/login",
+    };
+    Redirect::to(to).into_response()
 }
 
 async fn second_factor_get(
@@ -271,8 +308,9 @@ async fn second_factor_get(
     ctx: Ctx,
     Query(q): Query<NextQuery>,
 ) -> AppResult<Response> {
-    if pending_user(&state, &ctx).await?.is_none() {
-        return Ok(Redirect::to("/login").into_response());
+    let pending = pending_user(&state, &ctx).await?;
+    if !matches!(pending, Pending::User(_)) {
+        return Ok(back_to_sign_in(&pending));
     }
     ok(&SecondFactorPage {
         layout: Layout::new(&state, &ctx, "Two-factor sign-in", "login"),
@@ -288,13 +326,17 @@ struct SecondFactorForm {
     next: String,
 }
 
+/// A code as typed: six digits or a recovery code, with spaces and dashes.
+type Code = Text<40>;
+
 async fn second_factor_post(
     State(state): State<AppState>,
     ctx: Ctx,
     Form(form): Form<SecondFactorForm>,
 ) -> AppResult<Response> {
-    let Some(user) = pending_user(&state, &ctx).await? else {
-        return Ok(Redirect::to("/login").into_response());
+    let user = match pending_user(&state, &ctx).await? {
+        Pending::User(user) => user,
+        other => return Ok(back_to_sign_in(&other)),
     };
     let next = safe_next(&form.next);
     let page = |error: String| SecondFactorPage {
@@ -302,36 +344,50 @@ async fn second_factor_post(
         next: next.clone(),
         error: Some(error),
     };
-    if let Some(message) = locked_out(&state, &user.email, &ctx.address).await? {
-        audit_locked(&state, &ctx, &user.email).await?;
+    if let Some((lock, message)) = locked_out(&state, &user.email, &ctx.address).await? {
+        audit_locked(&state, &ctx, &lock, &user.email).await?;
         return render(StatusCode::TOO_MANY_REQUESTS, &page(message));
     }
-    let code = form.code.trim();
-    let now = time::OffsetDateTime::now_utc().unix_timestamp().max(0) as u64;
-    let by_totp = match user
-        .totp_secret
-        .as_deref()
-        .and_then(|s| check_totp(s, code, now, user.totp_last_step))
-    {
-        Some(step) => db::users::advance_totp_step(state.pool(), user.id, step).await?,
-        None => false,
+    let code = Code::parse(&form.code).unwrap_or_default();
+    let method = match second_factor(&state, &user, &code).await? {
+        Some(method) => method,
+        None => {
+            failed(&state, &ctx, &user.email, "wrong second factor").await?;
+            return render(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &page("That code is not right, or it was already used. Enter the current six-digit code or an unused recovery code.".into()),
+            );
+        }
     };
-    let method = if by_totp {
-        "password and authenticator code"
-    } else if code.len() >= 10
-        && db::users::use_recovery_code(state.pool(), user.id, &recovery_digest(code)).await?
-    {
-        "password and recovery code"
-    } else {
-        failed(&state, &ctx, &user.email, "wrong second factor").await?;
-        return render(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &page("That code is not right, or it was already used. Enter the current six-digit code or an unused recovery code.".into()),
-        );
-    };
-    ctx.session.cycle_id().await.map_err(session_error)?;
     complete_sign_in(&state, &ctx, &user, method).await?;
     Ok(Redirect::to(&next).into_response())
+}
+
+/// Checks a second factor: the current authenticator code (never twice), or an unused
+/// recovery code (used up). Returns how the user proved it.
+pub async fn second_factor(
+    state: &AppState,
+    user: &User,
+    code: &Code,
+) -> AppResult<Option<&'static str>> {
+    let t = now().max(0) as u64;
+    if let Some(step) = user
+        .totp_secret
+        .as_deref()
+        .and_then(|s| check_totp(s, code, t, user.totp_last_step))
+        && db::users::advance_totp_step(state.pool(), user.id, step).await?
+    {
+        return Ok(Some("password and authenticator code"));
+    }
+    if code.len() >= 10 {
+        let stored = db::users::unused_recovery_hashes(state.pool(), user.id).await?;
+        if let Some(hash) = match_recovery_code(code, stored).await
+            && db::users::use_recovery_code(state.pool(), user.id, &hash).await?
+        {
+            return Ok(Some("password and recovery code"));
+        }
+    }
+    Ok(None)
 }
 
 async fn logout_post(State(state): State<AppState>, ctx: Ctx) -> AppResult<Response> {
@@ -350,7 +406,7 @@ async fn logout_post(State(state): State<AppState>, ctx: Ctx) -> AppResult<Respo
         .await?;
     }
     // Deletes the session from the store: the old cookie is worthless afterwards.
-    ctx.session.flush().await.map_err(session_error)?;
+    ctx.session.flush().await?;
     Ok(Redirect::to("/login?signed_out=1").into_response())
 }
 
@@ -360,8 +416,35 @@ fn urlencode(s: &str) -> String {
         .unwrap_or_default()
 }
 
-impl From<tower_sessions::session::Error> for AppError {
-    fn from(e: tower_sessions::session::Error) -> Self {
-        session_error(e)
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn only_plain_local_paths_are_followed() {
+        for ok in [
+            "/",
+            "/projects",
+            "/cases?q=a%20b&sort=title",
+            "/assessments/x#y",
+        ] {
+            assert_eq!(safe_next(ok), ok);
+        }
+        for bad in [
+            "",
+            "projects",
+            "//evil.example",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "/\n/evil",
+            "/\r/evil",
+            "/\0",
+            "/\u{200b}/evil.example",
+            "/login?next=/x",
+            "https://evil.example/",
+            "/ /evil",
+        ] {
+            assert_eq!(safe_next(bad), "/", "{bad:?}");
+        }
     }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -26,12 +26,11 @@ use crate::domain::rulebook::{Colour, Rulebook};
 use crate::domain::verdict::{self, Evaluation, Finding, FindingCounts};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
-use crate::web::forms::{Errors, FormPairs};
+use crate::web::extract::{AnyRole, CaseOf, OfficerOrReviewer, Query, Reviewer, ReviewerOnly};
+use crate::web::forms::{Check, Errors, FormPairs};
 use crate::web::layout::{Layout, NoticeQuery, datetime, notice, ok, render};
 use crate::web::session::Signed;
-use crate::web::wizard::{
-    Case, ChangedAnswer, StepAnswers, answers_by_step, changed_answers, visible_case,
-};
+use crate::web::wizard::{Case, ChangedAnswer, StepAnswers, answers_by_step, changed_answers};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -90,6 +89,10 @@ pub struct ReviewInput {
     pub conditions: String,
     pub comment: String,
     pub comment_finding: String,
+    pub dismiss_entry: String,
+    pub dismiss_reason: String,
+    /// The note of a screening acknowledgement.
+    pub note: String,
 }
 
 #[derive(Template)]
@@ -143,10 +146,6 @@ struct CasePage {
     digest: String,
 }
 
-fn colour_word(code: &str) -> &'static str {
-    Colour::from_code(code).map_or("None", Colour::word)
-}
-
 fn submission_changes(rulebook: &Rulebook, subs: &[Submission]) -> Vec<SubmissionChange> {
     let titles = |list: Vec<crate::domain::compare::FindingBrief>| -> Vec<String> {
         list.into_iter().map(|f| f.title).collect()
@@ -159,8 +158,8 @@ fn submission_changes(rulebook: &Rulebook, subs: &[Submission]) -> Vec<Submissio
                 number: b.number,
                 submitted_by: b.submitted_by_name.clone(),
                 submitted_at: datetime(&b.submitted_at),
-                verdict_before: colour_word(&a.verdict).to_owned(),
-                verdict_after: colour_word(&b.verdict).to_owned(),
+                verdict_before: a.verdict.word().to_owned(),
+                verdict_after: b.verdict.word().to_owned(),
                 answers: changed_answers(rulebook, &a.answers.0, &b.answers.0),
                 findings_added: titles(diff.added),
                 findings_removed: titles(diff.removed),
@@ -339,11 +338,9 @@ fn current_rulebook(
 
 async fn case_get(
     State(state): State<AppState>,
-    s: Signed,
-    Path(id): Path<String>,
+    CaseOf { s, case, .. }: CaseOf<AnyRole>,
     Query(q): Query<NoticeQuery>,
 ) -> AppResult<Response> {
-    let case = visible_case(&state, &s, &id).await?;
     ok(&case_page(
         &state,
         &s,
@@ -356,7 +353,7 @@ async fn case_get(
 }
 
 /// Re-renders the case page with the reviewer's entries and the errors beside them.
-async fn case_with_errors(
+pub async fn case_with_errors(
     state: &AppState,
     s: &Signed,
     case: Case,
@@ -367,73 +364,71 @@ async fn case_with_errors(
     render(StatusCode::UNPROCESSABLE_ENTITY, &page)
 }
 
-/// A case a reviewer may act on now, with the status the action leads to.
-async fn reviewable(
-    state: &AppState,
-    s: &Signed,
-    id: &str,
-    t: Transition,
-) -> AppResult<(Case, Status)> {
-    s.require(&[Role::Reviewer])?;
-    let case = visible_case(state, s, id).await?;
-    match case.status().after(t) {
-        Some(next) => Ok((case, next)),
-        None => Err(AppError::Conflict(format!(
+/// The status a reviewer's action leads to, when the case allows it now.
+fn reviewable(case: &Case, t: Transition) -> AppResult<Status> {
+    case.status().after(t).ok_or_else(|| {
+        AppError::Conflict(format!(
             "This action is not possible on a case that is {}; nothing was changed.",
             case.status().word().to_lowercase()
-        ))),
+        ))
+    })
+}
+
+/// Refuses a form sent from a page older than the case (someone returned, resubmitted or
+/// decided it meanwhile): nobody records a decision on a verdict they did not see.
+fn as_seen(case: &Case, form: &FormPairs) -> AppResult<()> {
+    if form.version() == Some(case.assessment.lock_version) {
+        Ok(())
+    } else {
+        Err(stale())
     }
 }
 
-/// Moves the case on in the life cycle; a change by someone else meanwhile is a
-/// conflict, and dropping the transaction then undoes everything.
+fn stale() -> AppError {
+    AppError::Conflict(
+        "The case changed after you opened this page (it was returned, resubmitted or decided \
+         meanwhile), so nothing was recorded. Reload the case, check its verdict and answers, \
+         and act again."
+            .into(),
+    )
+}
+
+/// Moves the case on in the life cycle from the version the page showed; a change by
+/// someone else meanwhile is a conflict, and dropping the transaction undoes everything.
 async fn advance(
     tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
     case: &Case,
     next: Status,
 ) -> AppResult<()> {
-    if db::review::set_status(tx, case.assessment.id, &[case.status().code()], next.code()).await? {
-        Ok(())
-    } else {
-        Err(AppError::Conflict(
-            "The case changed meanwhile; nothing was changed. Reload the page.".into(),
-        ))
-    }
+    let moved = db::review::set_status(
+        tx,
+        case.assessment.id,
+        case.status(),
+        case.assessment.lock_version,
+        next,
+    )
+    .await?;
+    if moved { Ok(()) } else { Err(stale()) }
 }
 
-fn text(form: &FormPairs, key: &str) -> String {
-    form.first(key).unwrap_or_default().trim().to_owned()
-}
-
-fn check_text(errors: &mut Vec<FieldError>, field: &str, value: &str, what: &str, required: bool) {
-    if required && value.is_empty() {
-        errors.push(FieldError::new(field, format!("Write {what}.")));
-    } else if value.chars().count() > 5000 {
-        errors.push(FieldError::new(field, "At most 5,000 characters."));
-    } else if value
-        .chars()
-        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-    {
-        errors.push(FieldError::new(field, "Contains control characters."));
-    }
-}
+/// The longest comment, request or justification.
+const LONG_TEXT: usize = 5_000;
 
 async fn comment_post(
     State(state): State<AppState>,
-    s: Signed,
-    Path(id): Path<String>,
+    CaseOf { s, case, .. }: CaseOf<OfficerOrReviewer>,
     form: FormPairs,
 ) -> AppResult<Response> {
-    s.require(&[Role::Officer, Role::Reviewer])?;
-    let case = visible_case(&state, &s, &id).await?;
     let input = ReviewInput {
-        comment: text(&form, "body"),
-        comment_finding: text(&form, "finding"),
+        comment: form.raw("body"),
+        comment_finding: form.raw("finding"),
         ..Default::default()
     };
-    let mut errors = Vec::new();
-    check_text(&mut errors, "body", &input.comment, "a comment", true);
-    let finding = (!input.comment_finding.is_empty()).then(|| input.comment_finding.clone());
+    let mut check = Check::default();
+    let body = check.required_lines::<LONG_TEXT>("body", &input.comment, "Write a comment.");
+    let finding = check
+        .text::<100>("finding", &input.comment_finding)
+        .filter(|f| !f.is_empty());
     if let Some(code) = &finding
         && !case
             .assessment
@@ -441,20 +436,20 @@ async fn comment_post(
             .0
             .findings
             .iter()
-            .any(|f| &f.code == code)
+            .any(|f| f.code == code.as_str())
     {
-        errors.push(FieldError::new("finding", "Choose a finding of this case."));
+        check.add("finding", "Choose a finding of this case.");
     }
-    if !errors.is_empty() {
-        return case_with_errors(&state, &s, case, input, errors).await;
-    }
+    let (Some(body), true) = (body, check.is_empty()) else {
+        return case_with_errors(&state, &s, case, input, check.into_errors()).await;
+    };
     let mut tx = state.pool().begin().await?;
     db::review::insert_comment(
         &mut tx,
         case.assessment.id,
         s.user.id,
         finding.as_deref(),
-        &input.comment,
+        &body,
     )
     .await?;
     db::audit::record(
@@ -468,7 +463,7 @@ async fn comment_post(
                 Some(code) => format!("Commented on finding {code}"),
                 None => "Commented on the case".to_owned(),
             },
-            details: serde_json::json!({ "finding": finding, "length": input.comment.chars().count() }),
+            details: serde_json::json!({ "finding": finding, "length": body.chars().count() }),
         },
     )
     .await?;
@@ -482,35 +477,27 @@ async fn comment_post(
 
 async fn return_post(
     State(state): State<AppState>,
-    s: Signed,
-    Path(id): Path<String>,
+    CaseOf { s, case, .. }: CaseOf<ReviewerOnly>,
     form: FormPairs,
 ) -> AppResult<Response> {
-    let (case, next) = reviewable(&state, &s, &id, Transition::Return).await?;
+    let next = reviewable(&case, Transition::Return)?;
     let input = ReviewInput {
-        return_message: text(&form, "message"),
+        return_message: form.raw("message"),
         ..Default::default()
     };
-    let mut errors = Vec::new();
-    check_text(
-        &mut errors,
+    let mut check = Check::default();
+    let message = check.required_lines::<LONG_TEXT>(
         "message",
         &input.return_message,
-        "what the officer should add or clarify",
-        true,
+        "Write what the officer should add or clarify.",
     );
-    if !errors.is_empty() {
-        return case_with_errors(&state, &s, case, input, errors).await;
-    }
+    let Some(message) = message else {
+        return case_with_errors(&state, &s, case, input, check.into_errors()).await;
+    };
+    as_seen(&case, &form)?;
     let mut tx = state.pool().begin().await?;
     advance(&mut tx, &case, next).await?;
-    db::review::insert_return(
-        &mut tx,
-        case.assessment.id,
-        s.user.id,
-        &input.return_message,
-    )
-    .await?;
+    db::review::insert_return(&mut tx, case.assessment.id, s.user.id, &message).await?;
     db::audit::record(
         &mut tx,
         &s.actor(),
@@ -519,7 +506,7 @@ async fn return_post(
             assessment_id: Some(case.assessment.id),
             project_id: Some(case.project.id),
             summary: "Returned to the officer for more information".to_owned(),
-            details: serde_json::json!({ "message": input.return_message }),
+            details: serde_json::json!({ "message": message.as_str() }),
         },
     )
     .await?;
@@ -533,21 +520,20 @@ async fn return_post(
 
 async fn decision_post(
     State(state): State<AppState>,
-    s: Signed,
-    Path(id): Path<String>,
+    CaseOf { s, case, .. }: CaseOf<ReviewerOnly>,
     form: FormPairs,
 ) -> AppResult<Response> {
-    let (case, next) = reviewable(&state, &s, &id, Transition::Decide).await?;
+    let next = reviewable(&case, Transition::Decide)?;
     if case.assessment.submitted_by == Some(s.user.id) {
         return Err(AppError::Conflict(
             "Nobody decides a case they submitted; ask another reviewer.".into(),
         ));
     }
     let input = ReviewInput {
-        outcome: text(&form, "outcome"),
-        final_verdict: text(&form, "final_verdict"),
-        justification: text(&form, "justification"),
-        conditions: form.first("conditions").unwrap_or_default().to_owned(),
+        outcome: form.raw("outcome").trim().to_owned(),
+        final_verdict: form.raw("final_verdict").trim().to_owned(),
+        justification: form.raw("justification"),
+        conditions: form.raw("conditions"),
         ..Default::default()
     };
     let computed = case.assessment.evaluation.0.verdict;
@@ -579,29 +565,33 @@ async fn decision_post(
             None
         }
     };
-    check_text(
-        &mut errors,
-        "justification",
-        &input.justification,
-        "the justification of the override",
-        input.outcome == "override",
-    );
-    let conditions: Vec<String> = input
-        .conditions
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(str::to_owned)
-        .collect();
+    let mut check = Check(errors);
+    let justification = if input.outcome == "override" {
+        check.required_lines::<LONG_TEXT>(
+            "justification",
+            &input.justification,
+            "Write the justification of the override.",
+        )
+    } else {
+        check.multi_line::<LONG_TEXT>("justification", &input.justification)
+    };
+    // One condition a line, each at most 500 characters: 30 lines of 500 at the most.
+    let conditions: Vec<String> = check
+        .multi_line::<{ 30 * 501 }>("conditions", &input.conditions)
+        .map(|c| c.lines().map(str::to_owned).collect())
+        .unwrap_or_default();
     if conditions.len() > 30 || conditions.iter().any(|c| c.chars().count() > 500) {
-        errors.push(FieldError::new(
+        check.add(
             "conditions",
             "At most 30 conditions of at most 500 characters each.",
-        ));
+        );
     }
-    let Some(final_verdict) = final_verdict.filter(|_| errors.is_empty()) else {
-        return case_with_errors(&state, &s, case, input, errors).await;
+    let (Some(final_verdict), Some(justification), true) =
+        (final_verdict, justification, check.is_empty())
+    else {
+        return case_with_errors(&state, &s, case, input, check.into_errors()).await;
     };
+    as_seen(&case, &form)?;
     let mut tx = state.pool().begin().await?;
     advance(&mut tx, &case, next).await?;
     db::review::insert_decision(
@@ -610,9 +600,9 @@ async fn decision_post(
         s.user.id,
         &NewDecision {
             outcome: &input.outcome,
-            computed_verdict: computed.code(),
-            final_verdict: final_verdict.code(),
-            justification: &input.justification,
+            computed_verdict: computed,
+            final_verdict,
+            justification: justification.as_str(),
             conditions: &conditions,
         },
     )
@@ -637,7 +627,7 @@ async fn decision_post(
                 "outcome": input.outcome,
                 "computed": computed.code(),
                 "final": final_verdict.code(),
-                "justification": input.justification,
+                "justification": justification.as_str(),
                 "conditions": conditions,
             }),
         },
@@ -669,10 +659,9 @@ struct QueueQuery {
 
 async fn queue_get(
     State(state): State<AppState>,
-    s: Signed,
+    Reviewer(s): Reviewer,
     Query(q): Query<QueueQuery>,
 ) -> AppResult<Response> {
-    s.require(&[Role::Reviewer])?;
     let screening = q.screening == "changed";
     ok(&QueuePage {
         layout: Layout::new(&state, &s.ctx, "Review queue", "review"),
@@ -692,10 +681,8 @@ struct ReportPage {
 /// The print-ready report: the memo with its record, reasons and digest, laid out for A4.
 async fn report_get(
     State(state): State<AppState>,
-    s: Signed,
-    Path(id): Path<String>,
+    CaseOf { s, case, .. }: CaseOf<AnyRole>,
 ) -> AppResult<Response> {
-    let case = visible_case(&state, &s, &id).await?;
     let (assessment_id, project_id) = (case.assessment.id, case.project.id);
     let page = case_page(&state, &s, case, ReviewInput::default(), Vec::new(), None).await?;
     db::audit::record_alone(

@@ -5,12 +5,11 @@ use std::collections::BTreeMap;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Query, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use time::macros::format_description;
-use time::{Date, OffsetDateTime};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::db;
@@ -22,13 +21,15 @@ use crate::domain::account::Role;
 use crate::domain::answers::FieldError;
 use crate::domain::lifecycle::Status;
 use crate::domain::rulebook::{Area, Colour};
+use crate::domain::text::{Text, parse_day};
 use crate::error::{AppError, AppResult};
 use crate::screening::{Certainty, Entry as RegisterEntry, Register, grouping_key};
 use crate::state::AppState;
-use crate::web::forms::Errors;
+use crate::web::extract::{Query, load_visible};
+use crate::web::forms::{Check, Errors};
 use crate::web::layout::{Layout, ok, render};
 use crate::web::session::Signed;
-use crate::web::wizard::{answer_text, visible_case};
+use crate::web::wizard::answer_text;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -76,20 +77,6 @@ pub fn scope(s: &Signed) -> AppResult<Scope> {
     }
 }
 
-fn day(field: &str, raw: &str, errors: &mut Vec<FieldError>) -> Option<Date> {
-    let raw = raw.trim();
-    if raw.is_empty() {
-        return None;
-    }
-    match Date::parse(raw, format_description!("[year]-[month]-[day]")) {
-        Ok(d) => Some(d),
-        Err(_) => {
-            errors.push(FieldError::new(field, "Use the form YYYY-MM-DD."));
-            None
-        }
-    }
-}
-
 impl CaseQuery {
     /// Valid filters, and a message for each one that is not (it is then ignored).
     pub fn filters(&self, state: &AppState, register: &Register) -> (Filters, Vec<FieldError>) {
@@ -109,6 +96,7 @@ impl CaseQuery {
                 None
             }
         };
+        // Choices are checked against known codes, so NUL and the like never reach SQL.
         let verdict = pick(
             "verdict",
             &self.verdict,
@@ -148,19 +136,16 @@ impl CaseQuery {
                 }
             },
         };
-        let text = self.q.trim();
-        let text = if text.chars().count() > 200 {
-            errors.push(FieldError::new(
-                "q",
-                "At most 200 characters; the search was ignored.",
-            ));
-            None
-        } else {
-            (!text.is_empty()).then(|| text.to_owned())
-        };
-        let partner = self.partner.trim();
-        let partner = (!partner.is_empty())
-            .then(|| partner_filter(register, &partner.chars().take(300).collect::<String>()));
+        let mut check = Check(errors);
+        let text = check
+            .text::<200>("q", &self.q)
+            .filter(|t| !t.is_empty())
+            .map(Text::into_string);
+        let partner = check
+            .text::<300>("partner", &self.partner)
+            .filter(|p| !p.is_empty())
+            .map(|p| partner_filter(register, &p));
+        let mut errors = check.into_errors();
         let screening_changed = match self.screening.trim() {
             "" => false,
             "changed" => true,
@@ -172,8 +157,13 @@ impl CaseQuery {
                 false
             }
         };
-        let from = day("from", &self.from, &mut errors);
-        let to = day("to", &self.to, &mut errors);
+        let mut day = |field: &str, raw: &str| {
+            parse_day(raw)
+                .map_err(|m| errors.push(FieldError::new(field, m)))
+                .ok()
+                .flatten()
+        };
+        let (from, to) = (day("from", &self.from), day("to", &self.to));
         (
             Filters {
                 text,
@@ -192,11 +182,14 @@ impl CaseQuery {
         )
     }
 
+    /// Where the previous page ended; a cursor that is not one of ours starts at the top.
     fn cursor(&self, sort: Sort) -> Option<Cursor> {
         let (key, id) = self.after.rsplit_once('~')?;
         let id = Uuid::parse_str(id).ok()?;
         match sort {
-            Sort::Title => Some(Cursor::Text(key.to_owned(), id)),
+            Sort::Title => Text::<200>::parse(key)
+                .ok()
+                .map(|t| Cursor::Text(t.into_string(), id)),
             _ => {
                 let nanos: i128 = key.parse().ok()?;
                 OffsetDateTime::from_unix_timestamp_nanos(nanos)
@@ -373,10 +366,6 @@ async fn export_rows(
     Ok(rows)
 }
 
-fn colour_word(code: &str) -> &'static str {
-    Colour::from_code(code).map_or("", Colour::word)
-}
-
 async fn cases_csv_get(
     State(state): State<AppState>,
     s: Signed,
@@ -405,25 +394,26 @@ async fn cases_csv_get(
             .unwrap_or_default()
     };
     for r in &rows {
-        out.write_record([
+        let cells = [
             r.id.to_string(),
-            spreadsheet_safe(&r.title),
-            spreadsheet_safe(r.institution.as_deref().unwrap_or_default()),
-            spreadsheet_safe(r.partner_name.as_deref().unwrap_or_default()),
+            r.title.clone(),
+            r.institution.clone().unwrap_or_default(),
+            r.partner_name.clone().unwrap_or_default(),
             r.register_entry.clone().unwrap_or_default(),
             r.area.clone().unwrap_or_default(),
             r.sub_area.clone().unwrap_or_default(),
-            r.status.clone(),
-            colour_word(&r.verdict).to_owned(),
+            r.status.code().to_owned(),
+            r.verdict.word().to_owned(),
             r.final_verdict
-                .as_deref()
-                .map(colour_word)
+                .map(Colour::word)
                 .unwrap_or_default()
                 .to_owned(),
             r.submitted_at.as_ref().map(when).unwrap_or_default(),
             when(&r.updated_at),
-        ])
-        .map_err(fail)?;
+        ];
+        // Every column: register names come from official lists, not from our forms.
+        out.write_record(cells.iter().map(|c| spreadsheet_safe(c)))
+            .map_err(fail)?;
     }
     let body = out
         .into_inner()
@@ -441,9 +431,10 @@ async fn cases_csv_get(
         .into_response())
 }
 
-/// Text that a spreadsheet would run as a formula gets a leading apostrophe (CSV injection).
+/// Text that a spreadsheet would run as a formula gets a leading apostrophe (CSV
+/// injection, OWASP): a cell starting with `=`, `+`, `-`, `@`, a tab or a line break.
 fn spreadsheet_safe(text: &str) -> String {
-    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r', '\n']) {
         format!("'{text}")
     } else {
         text.to_owned()
@@ -506,10 +497,12 @@ async fn partner_get(
     Query(q): Query<PartnerQuery>,
 ) -> AppResult<Response> {
     let scope = scope(&s)?;
-    let typed: String = q.name.trim().chars().take(300).collect();
-    if typed.is_empty() {
-        return Err(AppError::NotFound);
-    }
+    // A name no register entry or case could carry is simply not found.
+    let typed = Text::<300>::parse(&q.name)
+        .ok()
+        .filter(|t| !t.is_empty())
+        .ok_or(AppError::NotFound)?
+        .into_string();
     // Cases are grouped by register entry whatever the spelling; other partners by name.
     let register = state.register().await?;
     let filter = partner_filter(&register, &typed);
@@ -524,12 +517,12 @@ async fn partner_get(
         ..Filters::default()
     };
     let rows = db::cases::all(state.pool(), scope, &filters, 2_000).await?;
-    let by_verdict = ["red", "orange", "green"]
-        .iter()
+    let by_verdict = [Colour::Red, Colour::Orange, Colour::Green]
+        .into_iter()
         .map(|v| {
             (
-                colour_word(v).to_owned(),
-                rows.iter().filter(|r| r.verdict == *v).count(),
+                v.word().to_owned(),
+                rows.iter().filter(|r| r.verdict == v).count(),
             )
         })
         .collect();
@@ -566,7 +559,7 @@ pub struct CompareColumn {
     pub title: String,
     pub institution: String,
     pub verdict: Colour,
-    pub final_verdict: Option<String>,
+    pub final_verdict: Option<Colour>,
     pub status: String,
 }
 
@@ -606,7 +599,7 @@ async fn compare_get(
     }
     let mut cases = Vec::new();
     for id in &ids {
-        cases.push(visible_case(&state, &s, &id.to_string()).await?);
+        cases.push(load_visible(&state, &s, *id).await?);
     }
     let rulebook = state.active_rulebook().await?;
     let mut columns = Vec::new();
@@ -623,7 +616,7 @@ async fn compare_get(
             title: c.project.title.clone(),
             institution,
             verdict: c.assessment.evaluation.0.verdict,
-            final_verdict: c.assessment.final_verdict.clone(),
+            final_verdict: c.assessment.final_verdict,
             status: c.status().word().to_owned(),
         });
     }

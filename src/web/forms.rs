@@ -1,37 +1,17 @@
-//! Form extraction that never rejects with a bare framework message: malformed
-//! bodies become a clear 400 page, and repeated keys (checkbox groups) are kept.
+//! Forms: ordered pairs for forms whose fields come from the rulebook, field errors for
+//! templates, and [`Check`], which turns typed text into validated values field by field.
 
 use std::collections::HashMap;
 
-use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
-use serde::de::DeserializeOwned;
-use uuid::Uuid;
 
 use crate::domain::answers::FieldError;
+use crate::domain::text::{MultiLine, Text, TextError};
 use crate::error::AppError;
+use crate::web::extract::{form_bytes, pairs};
 
-/// A URL-encoded form deserialised into `T`.
-pub struct Form<T>(pub T);
-
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Form<T> {
-    type Rejection = AppError;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                AppError::TooLarge
-            } else {
-                AppError::BadRequest("The form could not be read; please send it again.".into())
-            }
-        })?;
-        serde_urlencoded::from_bytes(&bytes)
-            .map(Form)
-            .map_err(|_| AppError::BadRequest("The form was not sent in a readable format.".into()))
-    }
-}
-
-/// A form as ordered (key, value) pairs, for forms whose fields come from the rulebook.
+/// A form as ordered (key, value) pairs, for forms whose fields come from the rulebook
+/// and for repeated keys (checkbox groups, table rows).
 pub struct FormPairs(pub Vec<(String, String)>);
 
 impl FormPairs {
@@ -51,14 +31,24 @@ impl FormPairs {
             .map(|(_, v)| v.clone())
             .collect()
     }
+
+    /// The first value of a key, or "" when it is missing.
+    pub fn raw(&self, key: &str) -> String {
+        self.first(key).unwrap_or_default().to_owned()
+    }
+
+    /// The optimistic-concurrency version the page was rendered with.
+    pub fn version(&self) -> Option<i32> {
+        self.first("_version").and_then(|v| v.trim().parse().ok())
+    }
 }
 
 impl<S: Send + Sync> FromRequest<S> for FormPairs {
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let Form(pairs) = Form::<Vec<(String, String)>>::from_request(req, state).await?;
-        Ok(FormPairs(pairs))
+        let bytes = form_bytes(req, state).await?;
+        Ok(FormPairs(pairs(&bytes)))
     }
 }
 
@@ -85,7 +75,78 @@ impl Errors {
 /// Raw values typed into a form, by field, so a page with errors can show them again.
 pub type Typed = HashMap<String, Vec<String>>;
 
-/// A path id that is not a UUID is simply not found.
-pub fn parse_id(raw: &str) -> Result<Uuid, AppError> {
-    Uuid::parse_str(raw).map_err(|_| AppError::NotFound)
+/// Validates typed text field by field, collecting a message for each field at fault,
+/// so a page shows every error at once, each beside its field.
+#[derive(Debug, Default)]
+pub struct Check(pub Vec<FieldError>);
+
+impl Check {
+    fn keep<T>(&mut self, field: &str, parsed: Result<T, TextError>) -> Option<T> {
+        parsed
+            .map_err(|e| self.0.push(FieldError::new(field, e.message())))
+            .ok()
+    }
+
+    /// One line, possibly empty.
+    pub fn text<const MAX: usize>(&mut self, field: &str, raw: &str) -> Option<Text<MAX>> {
+        self.keep(field, Text::parse(raw))
+    }
+
+    /// A required text: `missing` is the message when it is empty.
+    fn keep_required<T>(
+        &mut self,
+        field: &str,
+        parsed: Result<T, TextError>,
+        missing: &str,
+    ) -> Option<T> {
+        match parsed {
+            Err(TextError::Empty) => {
+                self.add(field, missing);
+                None
+            }
+            other => self.keep(field, other),
+        }
+    }
+
+    /// One line that must be given; `missing` is the message when it is empty.
+    pub fn required<const MAX: usize>(
+        &mut self,
+        field: &str,
+        raw: &str,
+        missing: &str,
+    ) -> Option<Text<MAX>> {
+        self.keep_required(field, Text::required(raw), missing)
+    }
+
+    /// Several lines, possibly empty.
+    pub fn multi_line<const MAX: usize>(
+        &mut self,
+        field: &str,
+        raw: &str,
+    ) -> Option<MultiLine<MAX>> {
+        self.keep(field, MultiLine::parse(raw))
+    }
+
+    /// Several lines that must be given.
+    pub fn required_lines<const MAX: usize>(
+        &mut self,
+        field: &str,
+        raw: &str,
+        missing: &str,
+    ) -> Option<MultiLine<MAX>> {
+        self.keep_required(field, MultiLine::required(raw), missing)
+    }
+
+    /// A message of the caller's own.
+    pub fn add(&mut self, field: &str, message: impl Into<String>) {
+        self.0.push(FieldError::new(field, message));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn into_errors(self) -> Vec<FieldError> {
+        self.0
+    }
 }

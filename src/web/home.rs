@@ -2,13 +2,14 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
 
 use crate::domain::rulebook::{Area, Colour, Rule, Rulebook, Step};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
+use crate::web::extract::Path;
 use crate::web::layout::{Layout, ok};
 use crate::web::session::Ctx;
 

@@ -73,6 +73,9 @@ pub fn notice(code: Option<&str>) -> Option<&'static str> {
         "submitted" => Some("Assessment submitted. The answers are now locked."),
         "signed_in" => Some("Signed in."),
         "signed_out" => Some("Signed out."),
+        "half_signed_in_expired" => Some(
+            "The sign-in was not finished in time. Sign in again with your password, then the code.",
+        ),
         "commented" => Some("Comment added."),
         "returned" => Some("Case returned to the officer with your request."),
         "decided" => Some("Decision recorded."),

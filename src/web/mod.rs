@@ -6,9 +6,10 @@ mod api;
 mod assets;
 mod auth;
 mod bench;
-mod case;
+pub mod case;
 mod cases;
 mod dashboard;
+pub mod extract;
 mod forms;
 mod health;
 mod home;
@@ -19,38 +20,44 @@ mod register;
 mod register_admin;
 mod rulebooks;
 mod screening;
-mod security;
-mod session;
+pub mod security;
+pub mod session;
 mod wizard;
 
-use std::time::Duration;
-
 use axum::Router;
-use axum::http::StatusCode;
+use axum::middleware::{from_fn, from_fn_with_state};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 use tower_sessions_sqlx_store::PostgresStore;
 
-use crate::error::AppError;
+use crate::error;
 use crate::state::AppState;
 
 pub use layout::Layout;
 
 /// The whole application: routes, middleware and state.
 pub fn app(state: AppState) -> Router {
-    // Sessions live in PostgreSQL, so any app server can serve any request.
+    // Sessions live in PostgreSQL, so any app server can serve any request. The cookie
+    // lasts as long as the browser (no Max-Age); the server ends a session after its
+    // absolute lifetime or inactivity (see `session`). Over https the `__Host-` prefix
+    // keeps the cookie to this exact host, Secure and for every path.
+    let secure = state.config().secure_cookies;
     let sessions = SessionManagerLayer::new(PostgresStore::new(state.pool().clone()))
-        .with_name("triage_session")
+        .with_name(if secure {
+            "__Host-triage_session"
+        } else {
+            "triage_session"
+        })
+        .with_path("/")
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
-        .with_secure(state.config().secure_cookies)
-        .with_expiry(Expiry::OnInactivity(time::Duration::hours(8)));
+        .with_secure(secure)
+        .with_expiry(Expiry::OnSessionEnd);
     let bench = if state.config().bench_routes {
         bench::router()
     } else {
@@ -77,23 +84,22 @@ pub fn app(state: AppState) -> Router {
         .merge(screening::router())
         .merge(outbox::router())
         .layer(RequestBodyLimitLayer::new(256 * 1024));
+    // Innermost first: each layer wraps the ones above it.
     Router::new()
         .merge(limited)
         .merge(register_admin::upload_router())
-        .fallback(|| async { AppError::NotFound })
-        .layer(axum::middleware::from_fn(security::verify_csrf))
+        .fallback(|| async { error::not_found_page() })
+        .layer(from_fn_with_state(state.clone(), security::verify_csrf))
+        .layer(from_fn_with_state(state.clone(), security::audit_refusals))
         .layer(sessions)
-        .layer(axum::middleware::from_fn(
-            security::refuse_cross_site_writes,
-        ))
-        .layer(axum::middleware::from_fn(security::add_headers))
+        .layer(from_fn(security::refuse_cross_site_writes))
         // The fastest level: the default one halves throughput for little gain on HTML.
         .layer(CompressionLayer::new().quality(CompressionLevel::Fastest))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
-            Duration::from_secs(30),
-        ))
+        .layer(from_fn_with_state(state.clone(), security::time_limit))
         .layer(TraceLayer::new_for_http())
+        .layer(from_fn(security::limit_request_size))
         .layer(CatchPanicLayer::custom(security::panic_response))
+        // Outermost, so every answer above carries the security headers.
+        .layer(from_fn_with_state(state.clone(), security::add_headers))
         .with_state(state)
 }

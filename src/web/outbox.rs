@@ -3,18 +3,17 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
 
 use crate::db;
 use crate::db::outbox::Mail;
-use crate::domain::account::Role;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
-use crate::web::forms::parse_id;
+use crate::web::extract::{Admin, Path};
 use crate::web::layout::{Layout, ok};
-use crate::web::session::Signed;
+use uuid::Uuid;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -50,8 +49,7 @@ struct OutboxPage {
     smtp: bool,
 }
 
-async fn outbox_get(State(state): State<AppState>, s: Signed) -> AppResult<Response> {
-    s.require(&[Role::Admin])?;
+async fn outbox_get(State(state): State<AppState>, Admin(s): Admin) -> AppResult<Response> {
     ok(&OutboxPage {
         layout: Layout::new(&state, &s.ctx, "Mail outbox", "admin"),
         mails: db::outbox::recent(state.pool(), 200).await?,
@@ -69,11 +67,10 @@ struct MailPage {
 
 async fn mail_get(
     State(state): State<AppState>,
-    s: Signed,
-    Path(id): Path<String>,
+    Admin(s): Admin,
+    Path(id): Path<Uuid>,
 ) -> AppResult<Response> {
-    s.require(&[Role::Admin])?;
-    let mail = db::outbox::get(state.pool(), parse_id(&id)?)
+    let mail = db::outbox::get(state.pool(), id)
         .await?
         .ok_or(AppError::NotFound)?;
     ok(&MailPage {

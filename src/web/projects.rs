@@ -2,7 +2,7 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -11,14 +11,14 @@ use crate::db;
 use crate::db::assessments::Assessment;
 use crate::db::audit::Entry;
 use crate::db::projects::{Project, ProjectSummary};
-use crate::domain::account::Role;
 use crate::domain::answers::Answers;
 use crate::domain::project::ProjectInput;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
-use crate::web::forms::{Errors, Form, parse_id};
+use crate::web::extract::{Form, Officer, Path, Query};
+use crate::web::forms::Errors;
 use crate::web::layout::{Layout, NoticeQuery, notice, ok, render};
-use crate::web::session::Signed;
+use uuid::Uuid;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -35,25 +35,16 @@ struct ProjectsPage {
     projects: Vec<ProjectSummary>,
 }
 
-/// The officer's institution; projects belong to one.
-fn officer_institution(s: &Signed) -> AppResult<uuid::Uuid> {
-    s.require(&[Role::Officer])?;
-    s.user.institution_id.ok_or(AppError::Forbidden)
-}
-
 /// A project of the officer's own institution; any other is simply not found.
-async fn own_project(state: &AppState, s: &Signed, raw_id: &str) -> AppResult<Project> {
-    let institution = officer_institution(s)?;
-    let id = parse_id(raw_id)?;
+async fn own_project(state: &AppState, s: &Officer, id: Uuid) -> AppResult<Project> {
     db::projects::get(state.pool(), id)
         .await?
-        .filter(|p| p.institution_id == Some(institution))
+        .filter(|p| p.institution_id == Some(s.institution))
         .ok_or(AppError::NotFound)
 }
 
-async fn projects_get(State(state): State<AppState>, s: Signed) -> AppResult<Response> {
-    let institution = officer_institution(&s)?;
-    let projects = db::projects::list(state.pool(), institution).await?;
+async fn projects_get(State(state): State<AppState>, s: Officer) -> AppResult<Response> {
+    let projects = db::projects::list(state.pool(), s.institution).await?;
     ok(&ProjectsPage {
         layout: Layout::new(&state, &s.ctx, "Projects", "projects"),
         projects,
@@ -68,8 +59,7 @@ struct NewProjectPage {
     errors: Errors,
 }
 
-async fn project_new_get(State(state): State<AppState>, s: Signed) -> AppResult<Response> {
-    officer_institution(&s)?;
+async fn project_new_get(State(state): State<AppState>, s: Officer) -> AppResult<Response> {
     ok(&NewProjectPage {
         layout: Layout::new(&state, &s.ctx, "New project", "projects"),
         input: ProjectInput::default(),
@@ -79,10 +69,9 @@ async fn project_new_get(State(state): State<AppState>, s: Signed) -> AppResult<
 
 async fn projects_post(
     State(state): State<AppState>,
-    s: Signed,
+    s: Officer,
     Form(input): Form<ProjectInput>,
 ) -> AppResult<Response> {
-    let institution = officer_institution(&s)?;
     let project = match input.parse() {
         Ok(p) => p,
         Err(errors) => {
@@ -97,7 +86,7 @@ async fn projects_post(
         }
     };
     let mut tx = state.pool().begin().await?;
-    let id = db::projects::insert(&mut tx, &project, institution, s.user.id).await?;
+    let id = db::projects::insert(&mut tx, &project, s.institution, s.user.id).await?;
     db::audit::record(
         &mut tx,
         &s.actor(),
@@ -125,11 +114,11 @@ struct ProjectPage {
 
 async fn project_get(
     State(state): State<AppState>,
-    s: Signed,
-    Path(id): Path<String>,
+    s: Officer,
+    Path(id): Path<Uuid>,
     Query(q): Query<NoticeQuery>,
 ) -> AppResult<Response> {
-    let project = own_project(&state, &s, &id).await?;
+    let project = own_project(&state, &s, id).await?;
     let assessments = db::assessments::for_project(state.pool(), project.id).await?;
     ok(&ProjectPage {
         layout: Layout::new(&state, &s.ctx, project.title.clone(), "projects")
@@ -142,10 +131,10 @@ async fn project_get(
 /// Starts a new draft assessment of a project and opens its first step.
 async fn assessments_post(
     State(state): State<AppState>,
-    s: Signed,
-    Path(id): Path<String>,
+    s: Officer,
+    Path(id): Path<Uuid>,
 ) -> AppResult<Response> {
-    let project = own_project(&state, &s, &id).await?;
+    let project = own_project(&state, &s, id).await?;
     let answers = Answers::default();
     let rulebook = state.active_rulebook().await?;
     let (evaluation, _) = state.evaluate(&rulebook, &answers).await?;

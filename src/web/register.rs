@@ -3,16 +3,18 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
 
 use crate::db;
+use crate::domain::text::Text;
 use crate::domain::verdict::{Identity, RegisterHit};
 use crate::error::{AppError, AppResult};
 use crate::screening::{Certainty, Entry, FlagKind, Hit, List, Screening};
 use crate::state::AppState;
-use crate::web::layout::{Layout, datetime, ok};
+use crate::web::extract::{Path, Query};
+use crate::web::layout::{Layout, datetime, ok, render};
 use crate::web::session::Signed;
 
 pub fn router() -> Router<AppState> {
@@ -207,8 +209,9 @@ async fn register_match_get(
     _signed: Signed,
     Query(q): Query<MatchQuery>,
 ) -> AppResult<Response> {
-    let name: String = q.name.chars().take(300).collect();
-    let screening = if name.trim().is_empty() {
+    // A name with control characters matches nothing; the fragment then shows nothing.
+    let name = Text::<300>::parse(&q.name).unwrap_or_default();
+    let screening = if name.is_empty() {
         None
     } else {
         Some(screening_view(&state.screen(&name).await?.1, &[]))
@@ -227,6 +230,8 @@ struct RegisterPage {
     curated: Vec<Entry>,
     counts: Vec<(String, i64)>,
     last_change: Option<(String, String, String)>,
+    /// Why the search could not be run, beside the search field.
+    error: Option<String>,
 }
 
 #[derive(serde::Deserialize)]
@@ -241,7 +246,10 @@ async fn register_get(
     Query(query): Query<SearchQuery>,
 ) -> AppResult<Response> {
     let register = state.register().await?;
-    let q: String = query.q.trim().chars().take(300).collect();
+    let (q, error) = match Text::<300>::parse(&query.q) {
+        Ok(q) => (q.into_string(), None),
+        Err(e) => (String::new(), Some(e.message())),
+    };
     let (screening, found) = if q.is_empty() {
         (None, Vec::new())
     } else {
@@ -273,20 +281,33 @@ async fn register_get(
                 datetime(&r.imported_at),
             )
         });
-    ok(&RegisterPage {
-        layout: Layout::new(&state, &s.ctx, "Partner register", "register"),
-        q,
-        screening,
-        found,
-        curated: register
-            .entries()
-            .iter()
-            .filter(|e| e.list == List::Curated)
-            .cloned()
-            .collect(),
-        counts,
-        last_change,
-    })
+    let status = if error.is_some() {
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        axum::http::StatusCode::OK
+    };
+    render(
+        status,
+        &RegisterPage {
+            layout: Layout::new(&state, &s.ctx, "Partner register", "register"),
+            error,
+            q: if q.is_empty() {
+                query.q.chars().take(300).collect()
+            } else {
+                q
+            },
+            screening,
+            found,
+            curated: register
+                .entries()
+                .iter()
+                .filter(|e| e.list == List::Curated)
+                .cloned()
+                .collect(),
+            counts,
+            last_change,
+        },
+    )
 }
 
 /// One change of an entry, in words.

@@ -4,14 +4,13 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Multipart, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::db;
-use crate::domain::account::Role;
 use crate::domain::answers::FieldError;
 use crate::error::{AppError, AppResult};
 use crate::screening::diff::RegisterDiff;
@@ -20,9 +19,11 @@ use crate::screening::formats::MAX_FILE_BYTES;
 use crate::screening::{Entry, List};
 use crate::services::register::{self as service, ImportFailure, content_hash};
 use crate::state::AppState;
-use crate::web::forms::{Errors, FormPairs, parse_id};
+use crate::web::extract::{Admin, Path, Query, Upload};
+use crate::web::forms::{Errors, FormPairs};
 use crate::web::layout::{Layout, NoticeQuery, datetime, notice, ok, render};
 use crate::web::session::Signed;
+use uuid::Uuid;
 
 /// Routes with the normal body limit.
 pub fn router() -> Router<AppState> {
@@ -44,10 +45,6 @@ pub fn upload_router() -> Router<AppState> {
         .route("/admin/register", post(upload_post))
         .layer(DefaultBodyLimit::max(MAX_FILE_BYTES))
         .layer(RequestBodyLimitLayer::new(MAX_FILE_BYTES + 64 * 1024))
-}
-
-fn admin(s: &Signed) -> AppResult<()> {
-    s.require(&[Role::Admin])
 }
 
 /// A re-screening job as shown.
@@ -153,10 +150,9 @@ async fn register_page(
 
 async fn register_get(
     State(state): State<AppState>,
-    s: Signed,
+    Admin(s): Admin,
     Query(q): Query<NoticeQuery>,
 ) -> AppResult<Response> {
-    admin(&s)?;
     ok(&register_page(&state, &s, None, q.notice.as_deref()).await?)
 }
 
@@ -167,8 +163,7 @@ struct ProgressFragment {
 }
 
 /// The re-screening progress, for the page's script (and readable on its own).
-async fn progress_get(State(state): State<AppState>, s: Signed) -> AppResult<Response> {
-    admin(&s)?;
+async fn progress_get(State(state): State<AppState>, Admin(_s): Admin) -> AppResult<Response> {
     let jobs = db::screening::jobs(state.pool(), 5)
         .await?
         .iter()
@@ -221,10 +216,9 @@ async fn read_file(multipart: &mut Multipart) -> Result<Option<(String, Vec<u8>)
 /// Stores the upload and shows what it would change; nothing is published yet.
 async fn upload_post(
     State(state): State<AppState>,
-    s: Signed,
-    mut multipart: Multipart,
+    Admin(s): Admin,
+    Upload(mut multipart): Upload,
 ) -> AppResult<Response> {
-    admin(&s)?;
     let problem = match read_file(&mut multipart).await {
         Ok(Some((_, bytes))) if bytes.is_empty() => Some("The file is empty.".to_owned()),
         Ok(Some((name, bytes))) => match service::preview(state.pool(), &bytes).await {
@@ -311,11 +305,10 @@ fn change_views(d: &RegisterDiff) -> (Vec<ChangeView>, Vec<ChangeView>, Vec<Chan
 
 async fn upload_get(
     State(state): State<AppState>,
-    s: Signed,
-    Path(id): Path<String>,
+    Admin(s): Admin,
+    Path(id): Path<Uuid>,
 ) -> AppResult<Response> {
-    admin(&s)?;
-    let upload = db::register::upload(state.pool(), parse_id(&id)?)
+    let upload = db::register::upload(state.pool(), id)
         .await?
         .ok_or(AppError::NotFound)?;
     let preview = match service::preview(state.pool(), &upload.content).await {
@@ -352,12 +345,11 @@ async fn upload_get(
 /// Publishes a previewed upload, unless the register changed since the preview.
 async fn publish_post(
     State(state): State<AppState>,
-    s: Signed,
-    Path(id): Path<String>,
+    Admin(s): Admin,
+    Path(id): Path<Uuid>,
     form: FormPairs,
 ) -> AppResult<Response> {
-    admin(&s)?;
-    let upload = db::register::upload(state.pool(), parse_id(&id)?)
+    let upload = db::register::upload(state.pool(), id)
         .await?
         .ok_or(AppError::NotFound)?;
     let seen: Option<i64> = form.first("base_revision").and_then(|v| v.parse().ok());
@@ -393,12 +385,11 @@ async fn publish_post(
 
 async fn discard_post(
     State(state): State<AppState>,
-    s: Signed,
-    Path(id): Path<String>,
+    Admin(_): Admin,
+    Path(id): Path<Uuid>,
 ) -> AppResult<Response> {
-    admin(&s)?;
     let mut tx = state.pool().begin().await?;
-    if !db::register::delete_upload(&mut tx, parse_id(&id)?).await? {
+    if !db::register::delete_upload(&mut tx, id).await? {
         return Err(AppError::NotFound);
     }
     tx.commit().await?;
@@ -737,17 +728,15 @@ async fn curated_entry(state: &AppState, id: &str) -> AppResult<Entry> {
         .ok_or(AppError::NotFound)
 }
 
-async fn new_entry_get(State(state): State<AppState>, s: Signed) -> AppResult<Response> {
-    admin(&s)?;
+async fn new_entry_get(State(state): State<AppState>, Admin(s): Admin) -> AppResult<Response> {
     ok(&entry_form(&state, &s, EntryInput::default(), Vec::new()))
 }
 
 async fn edit_entry_get(
     State(state): State<AppState>,
-    s: Signed,
+    Admin(s): Admin,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
-    admin(&s)?;
     let entry = curated_entry(&state, &id).await?;
     ok(&entry_form(
         &state,
@@ -759,10 +748,9 @@ async fn edit_entry_get(
 
 async fn entry_post(
     State(state): State<AppState>,
-    s: Signed,
+    Admin(s): Admin,
     form: FormPairs,
 ) -> AppResult<Response> {
-    admin(&s)?;
     let input = EntryInput::from_form(&form);
     let register = state.register().await?;
     let mut errors = match input.parse() {
@@ -811,10 +799,9 @@ async fn entry_post(
 
 async fn remove_post(
     State(state): State<AppState>,
-    s: Signed,
+    Admin(s): Admin,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
-    admin(&s)?;
     let entry = curated_entry(&state, &id).await?;
     match service::remove_entry(state.pool(), &entry, &s.actor()).await {
         Ok(_) => Ok(Redirect::to("/admin/register?notice=register_removed").into_response()),

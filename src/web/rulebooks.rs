@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -16,9 +16,10 @@ use crate::db::audit::Entry;
 use crate::db::rulebooks::{ActivationRecord, Simulation, SimulationSummary, Version};
 use crate::domain::account::Role;
 use crate::domain::rulebook::Rulebook;
+use crate::domain::text::Text;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
-use crate::web::forms::Form;
+use crate::web::extract::{Admin, Form, Path, Query, Upload};
 use crate::web::layout::{Layout, NoticeQuery, notice, ok, render};
 use crate::web::session::Signed;
 
@@ -158,10 +159,9 @@ async fn run_simulation(state: &AppState, s: &Signed, rulebook: Arc<Rulebook>) -
 /// Upload or paste a candidate: validated, stored as a version, then simulated.
 async fn rulebooks_post(
     State(state): State<AppState>,
-    s: Signed,
-    mut multipart: Multipart,
+    Admin(s): Admin,
+    Upload(mut multipart): Upload,
 ) -> AppResult<Response> {
-    s.require(&[Role::Admin])?;
     let (mut file, mut text) = (Vec::new(), String::new());
     while let Some(field) = multipart
         .next_field()
@@ -230,17 +230,18 @@ struct SimulateForm {
 /// Simulates a stored version again (for instance the previous one, to roll back).
 async fn simulate_post(
     State(state): State<AppState>,
-    s: Signed,
+    Admin(s): Admin,
     Form(f): Form<SimulateForm>,
 ) -> AppResult<Response> {
-    s.require(&[Role::Admin])?;
-    if db::rulebooks::source_text(state.pool(), &f.version)
+    // A version no rulebook could have is simply not found.
+    let version = Text::<200>::parse(&f.version).map_err(|_| AppError::NotFound)?;
+    if db::rulebooks::source_text(state.pool(), &version)
         .await?
         .is_none()
     {
         return Err(AppError::NotFound);
     }
-    let rulebook = state.rulebook_version(&f.version).await?;
+    let rulebook = state.rulebook_version(&version).await?;
     let id = run_simulation(&state, &s, rulebook).await?;
     Ok(Redirect::to(&format!("/rulebooks/simulations/{id}")).into_response())
 }
@@ -261,8 +262,7 @@ struct SimulationPage {
     unchanged: usize,
 }
 
-async fn simulation_of(state: &AppState, raw_id: &str) -> AppResult<Simulation> {
-    let id = raw_id.parse::<i64>().map_err(|_| AppError::NotFound)?;
+async fn simulation_of(state: &AppState, id: i64) -> AppResult<Simulation> {
     db::rulebooks::simulation(state.pool(), id)
         .await?
         .ok_or(AppError::NotFound)
@@ -271,10 +271,10 @@ async fn simulation_of(state: &AppState, raw_id: &str) -> AppResult<Simulation> 
 async fn simulation_get(
     State(state): State<AppState>,
     s: Signed,
-    Path(id): Path<String>,
+    Path(id): Path<i64>,
 ) -> AppResult<Response> {
     reader(&s)?;
-    let simulation = simulation_of(&state, &id).await?;
+    let simulation = simulation_of(&state, id).await?;
     let (active_id, active) = state.active().await?;
     let stale = simulation.against_activation != Some(active_id);
     let is_active = simulation.version == active.version();
@@ -301,11 +301,10 @@ async fn simulation_get(
 /// the active rulebook changed since the simulation ran.
 async fn activate_post(
     State(state): State<AppState>,
-    s: Signed,
-    Path(id): Path<String>,
+    Admin(s): Admin,
+    Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    s.require(&[Role::Admin])?;
-    let simulation = simulation_of(&state, &id).await?;
+    let simulation = simulation_of(&state, id).await?;
     let rulebook = state.rulebook_version(&simulation.version).await?;
     let report = &simulation.report.0;
     let mut tx = state.pool().begin().await?;

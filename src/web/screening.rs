@@ -3,7 +3,7 @@
 //! with a reason, acknowledging a screening event).
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::post;
 use uuid::Uuid;
@@ -14,11 +14,13 @@ use crate::domain::account::Role;
 use crate::domain::verdict::{self, Identity, IdentityDecision};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
-use crate::web::forms::{FormPairs, parse_id};
+use crate::web::case::{ReviewInput, case_with_errors};
+use crate::web::extract::{CaseOf, Path, ReviewerOnly};
+use crate::web::forms::{Check, FormPairs};
 use crate::web::layout::datetime;
 use crate::web::register::{HitView, stored_hit_view};
 use crate::web::session::Signed;
-use crate::web::wizard::{Case, visible_case};
+use crate::web::wizard::Case;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -109,51 +111,44 @@ fn colour_word(code: &str) -> String {
         .map_or_else(|| code.to_owned(), |c| c.word().to_owned())
 }
 
-fn field(form: &FormPairs, key: &str, max: usize) -> Result<String, AppError> {
-    let value = form.first(key).unwrap_or_default().trim().to_owned();
-    if value.chars().count() > max {
-        return Err(AppError::BadRequest(format!("At most {max} characters.")));
-    }
-    if value
-        .chars()
-        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-    {
-        return Err(AppError::BadRequest(
-            "The text contains control characters.".into(),
-        ));
-    }
-    Ok(value)
-}
-
 /// A reviewer dismisses a register match for this case, with a written reason. The
 /// case is re-evaluated under its own rulebook without that match's flags.
 async fn dismiss_post(
     State(state): State<AppState>,
-    s: Signed,
-    Path(id): Path<String>,
+    CaseOf { s, case, .. }: CaseOf<ReviewerOnly>,
     form: FormPairs,
 ) -> AppResult<Response> {
-    s.require(&[Role::Reviewer])?;
-    let case = visible_case(&state, &s, &id).await?;
     if !case.status().awaits_review() {
         return Err(AppError::Conflict(
             "A match can be dismissed only while the case is under review; nothing was changed."
                 .into(),
         ));
     }
-    let entry = field(&form, "entry", 200)?;
-    let reason = field(&form, "reason", 5000)?;
-    let Some(version) = form.first("_version").and_then(|v| v.parse::<i32>().ok()) else {
+    let input = ReviewInput {
+        dismiss_entry: form.raw("entry"),
+        dismiss_reason: form.raw("reason"),
+        ..Default::default()
+    };
+    let mut check = Check::default();
+    let entry = check.required::<200>(
+        "entry",
+        &input.dismiss_entry,
+        "Choose the match to dismiss.",
+    );
+    let reason = check.required_lines::<5000>(
+        "reason",
+        &input.dismiss_reason,
+        "Write why the match does not apply: a dismissal needs a reason.",
+    );
+    let (Some(entry), Some(reason)) = (entry, reason) else {
+        return case_with_errors(&state, &s, case, input, check.into_errors()).await;
+    };
+    let (entry, reason) = (entry.into_string(), reason.into_string());
+    let Some(version) = form.version() else {
         return Err(AppError::BadRequest(
             "The form is missing its version; reload the page.".into(),
         ));
     };
-    if reason.is_empty() {
-        return Err(AppError::BadRequest(
-            "Write why the match does not apply: a dismissal needs a reason. Nothing was changed."
-                .into(),
-        ));
-    }
     let before = case.assessment.evaluation.0.clone();
     let mut hits = before.register_hits();
     let Some(hit) = hits.iter_mut().find(|h| h.entry_id == entry && h.counts()) else {
@@ -217,22 +212,38 @@ async fn dismiss_post(
     .into_response())
 }
 
+fn already_acknowledged() -> AppError {
+    AppError::Conflict(
+        "This screening event is already acknowledged or does not belong to the case; nothing was changed.".into(),
+    )
+}
+
 /// A reviewer acknowledges a screening event, with an optional note.
 async fn acknowledge_post(
     State(state): State<AppState>,
-    s: Signed,
-    Path((id, event)): Path<(String, String)>,
+    CaseOf { s, case, .. }: CaseOf<ReviewerOnly>,
+    Path((_, event)): Path<(Uuid, Uuid)>,
     form: FormPairs,
 ) -> AppResult<Response> {
-    s.require(&[Role::Reviewer])?;
-    let case = visible_case(&state, &s, &id).await?;
-    let event = parse_id(&event)?;
-    let note = field(&form, "note", 2000)?;
+    let open = db::screening::events(state.pool(), case.assessment.id)
+        .await?
+        .iter()
+        .any(|e| e.id == event && e.acknowledged_at.is_none());
+    if !open {
+        return Err(already_acknowledged());
+    }
+    let input = ReviewInput {
+        note: form.raw("note"),
+        ..Default::default()
+    };
+    let mut check = Check::default();
+    let Some(note) = check.text::<2000>("note", &input.note) else {
+        return case_with_errors(&state, &s, case, input, check.into_errors()).await;
+    };
+    let note = note.into_string();
     let mut tx = state.pool().begin().await?;
     if !db::screening::acknowledge(&mut tx, case.assessment.id, event, s.user.id, &note).await? {
-        return Err(AppError::Conflict(
-            "This screening event is already acknowledged or does not belong to the case; nothing was changed.".into(),
-        ));
+        return Err(already_acknowledged());
     }
     db::audit::record(
         &mut tx,

@@ -3,7 +3,7 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -14,7 +14,6 @@ use crate::db::assessments::{Assessment, Saved};
 use crate::db::audit::Entry;
 use crate::db::projects::Project;
 use crate::db::screening::IdentityRow;
-use crate::domain::account::Role;
 use crate::domain::answers::{AnswerValue, Answers, FieldError, check_value};
 use crate::domain::contract;
 use crate::domain::lifecycle::{Status, Transition};
@@ -25,7 +24,8 @@ use crate::screening::Certainty;
 use crate::screening::grouping_key;
 use crate::state::AppState;
 use crate::state::register_hits;
-use crate::web::forms::{FormPairs, Typed, parse_id};
+use crate::web::extract::{CaseOf, OfficerOnly, Path, Query, load_visible};
+use crate::web::forms::{FormPairs, Typed};
 use crate::web::layout::{Layout, NoticeQuery, datetime, notice, ok, render};
 use crate::web::register::{ScreeningView, screening_view};
 use crate::web::session::{Ctx, Signed};
@@ -48,56 +48,27 @@ pub struct Case {
 
 impl Case {
     pub fn status(&self) -> Status {
-        Status::parse(&self.assessment.status).unwrap_or(Status::Draft)
+        self.assessment.status
     }
 }
 
-/// A case the user may see: officers their institution's, reviewers every submitted
-/// one. Anything else is answered exactly like a case that does not exist.
-pub async fn visible_case(state: &AppState, s: &Signed, raw_id: &str) -> AppResult<Case> {
-    let id = parse_id(raw_id)?;
-    let assessment = db::assessments::get(state.pool(), id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let project = db::projects::get(state.pool(), assessment.project_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let case = Case {
-        assessment,
-        project,
-    };
-    let visible = match s.role() {
-        Role::Officer => {
-            case.project.institution_id.is_some()
-                && case.project.institution_id == s.user.institution_id
-        }
-        Role::Reviewer => case.status().is_visible_to_reviewers(),
-        Role::Admin => false,
-    };
-    if visible {
-        Ok(case)
-    } else {
-        Err(AppError::NotFound)
-    }
-}
-
-/// A case its officer may edit now; a locked one is a conflict, someone else's not found.
-async fn editable_case(state: &AppState, s: &Signed, raw_id: &str) -> AppResult<Case> {
-    s.require(&[Role::Officer])?;
-    let case = visible_case(state, s, raw_id).await?;
-    if !case.status().is_editable() {
+/// The case of an officer's editing route, when its answers may change now: a locked
+/// one is a conflict (someone else's was already not found).
+fn editable(c: CaseOf<OfficerOnly>) -> AppResult<(Signed, Case)> {
+    if !c.case.status().is_editable() {
         return Err(AppError::Conflict(
             "This assessment has been submitted, so its answers are locked and nothing was changed.".into(),
         ));
     }
-    Ok(case)
+    Ok((c.s, c.case))
 }
 
 /// A step number from the path, 1-based; anything else is not found.
-fn step_index(rulebook: &Rulebook, raw: &str) -> AppResult<usize> {
-    match raw.parse::<usize>() {
-        Ok(n) if (1..=rulebook.steps().len()).contains(&n) => Ok(n - 1),
-        _ => Err(AppError::NotFound),
+fn step_index(rulebook: &Rulebook, number: usize) -> AppResult<usize> {
+    if (1..=rulebook.steps().len()).contains(&number) {
+        Ok(number - 1)
+    } else {
+        Err(AppError::NotFound)
     }
 }
 
@@ -421,17 +392,15 @@ fn identity_answer(form: &FormPairs) -> Result<Option<(String, Identity)>, Field
 
 async fn step_get(
     State(state): State<AppState>,
-    s: Signed,
-    Path((id, step)): Path<(String, String)>,
+    CaseOf { s, case, .. }: CaseOf<OfficerOnly>,
+    Path((_, step)): Path<(uuid::Uuid, usize)>,
     Query(q): Query<NoticeQuery>,
 ) -> AppResult<Response> {
-    s.require(&[Role::Officer])?;
-    let case = visible_case(&state, &s, &id).await?;
     if !case.status().is_editable() {
         return Ok(Redirect::to(&format!("/assessments/{}", case.assessment.id)).into_response());
     }
     let rulebook = state.active_rulebook().await?;
-    let index = step_index(&rulebook, &step)?;
+    let index = step_index(&rulebook, step)?;
     let typed = typed_from_answers(&case.assessment.answers.0);
     let decisions = db::screening::identities(state.pool(), case.assessment.id).await?;
     let partner = partner_view(&state, &typed, &decisions).await?;
@@ -473,20 +442,20 @@ enum Action {
 
 async fn step_post(
     State(state): State<AppState>,
-    s: Signed,
-    Path((id, step)): Path<(String, String)>,
+    case: CaseOf<OfficerOnly>,
+    Path((_, step)): Path<(uuid::Uuid, usize)>,
     form: FormPairs,
 ) -> AppResult<Response> {
-    let case = editable_case(&state, &s, &id).await?;
+    let (s, case) = editable(case)?;
     let rulebook = state.active_rulebook().await?;
-    let index = step_index(&rulebook, &step)?;
+    let index = step_index(&rulebook, step)?;
     let action = match form.first("_action") {
         Some("back") => Action::Back,
         Some("save") => Action::Save,
         Some("check") => Action::Check,
         _ => Action::Next,
     };
-    let Some(lock_version) = form.first("_version").and_then(|v| v.parse::<i32>().ok()) else {
+    let Some(lock_version) = form.version() else {
         return Err(AppError::BadRequest(
             "The form is missing its version; reload the page and try again.".into(),
         ));
@@ -676,7 +645,7 @@ async fn conflict_page(
     my_version: i32,
     id: Uuid,
 ) -> AppResult<Response> {
-    let case = visible_case(state, s, &id.to_string()).await?;
+    let case = load_visible(state, s, id).await?;
     if !case.status().is_editable() {
         return Err(AppError::Conflict(
             "While you were editing, this assessment was submitted, so its answers are locked. \
@@ -813,11 +782,8 @@ fn review_page(
 
 async fn review_get(
     State(state): State<AppState>,
-    s: Signed,
-    Path(id): Path<String>,
+    CaseOf { s, case, .. }: CaseOf<OfficerOnly>,
 ) -> AppResult<Response> {
-    s.require(&[Role::Officer])?;
-    let case = visible_case(&state, &s, &id).await?;
     if !case.status().is_editable() {
         return Ok(Redirect::to(&format!("/assessments/{}", case.assessment.id)).into_response());
     }
@@ -827,13 +793,12 @@ async fn review_get(
 
 async fn submit_post(
     State(state): State<AppState>,
-    s: Signed,
-    Path(id): Path<String>,
+    case: CaseOf<OfficerOnly>,
     form: FormPairs,
 ) -> AppResult<Response> {
-    let case = editable_case(&state, &s, &id).await?;
+    let (s, case) = editable(case)?;
     let rulebook = state.active_rulebook().await?;
-    let Some(lock_version) = form.first("_version").and_then(|v| v.parse::<i32>().ok()) else {
+    let Some(lock_version) = form.version() else {
         return Err(AppError::BadRequest(
             "The form is missing its version; reload the page and try again.".into(),
         ));

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod maildev;
+pub mod process;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -24,37 +25,81 @@ use triage::db::embedded::EmbeddedPostgres;
 use triage::domain::rulebook::Rulebook;
 use triage::state::{AppState, DEFAULT_RULEBOOK, RuntimeConfig};
 
-/// Connection options of the server the test databases are created on.
+/// The login role the app connects as in tests: a member of `triage_app`, owning nothing.
+pub const APP_LOGIN: &str = "triage_test_app";
+
+/// Connection options of the server the test databases are created on, as a superuser
+/// (the owner of every test database, who runs its migrations).
 async fn server() -> PgConnectOptions {
     static SERVER: OnceCell<PgConnectOptions> = OnceCell::const_new();
     SERVER
         .get_or_init(|| async {
-            if let Ok(url) = std::env::var("DATABASE_URL") {
-                return url
-                    .parse::<PgConnectOptions>()
-                    .expect("DATABASE_URL is not a PostgreSQL URL");
-            }
-            // The same embedded PostgreSQL the application uses; it is left running for the next run.
-            let data = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data");
-            std::fs::create_dir_all(&data).expect("creating ./data");
-            let pg = EmbeddedPostgres::start(&data).await.unwrap_or_else(|e| {
-                panic!("no DATABASE_URL and the embedded PostgreSQL failed: {e}")
-            });
-            pg.connect_options("postgres")
+            let options = if let Ok(url) = std::env::var("DATABASE_URL") {
+                url.parse::<PgConnectOptions>()
+                    .expect("DATABASE_URL is not a PostgreSQL URL")
+            } else {
+                // The same embedded PostgreSQL the application uses; it is left running for the next run.
+                let data = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data");
+                std::fs::create_dir_all(&data).expect("creating ./data");
+                let pg = EmbeddedPostgres::start(&data).await.unwrap_or_else(|e| {
+                    panic!("no DATABASE_URL and the embedded PostgreSQL failed: {e}")
+                });
+                pg.connect_options("postgres")
+            };
+            ensure_roles(&options).await;
+            options
         })
         .await
         .clone()
 }
 
+/// The group role the migrations grant to and the app's login role, once per server.
+/// Test binaries start in parallel, so a role created meanwhile is no error.
+async fn ensure_roles(server: &PgConnectOptions) {
+    let mut admin = PgConnection::connect_with(server)
+        .await
+        .expect("connecting to the test server");
+    for (role, attributes) in [
+        ("triage_app", "NOLOGIN"),
+        (APP_LOGIN, "LOGIN IN ROLE triage_app"),
+    ] {
+        sqlx::query(&format!(
+            "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') THEN
+                 BEGIN CREATE ROLE {role} {attributes};
+                 EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END;
+             END IF; END $$"
+        ))
+        .execute(&mut admin)
+        .await
+        .expect("creating the test roles");
+    }
+    sqlx::query(&format!("GRANT triage_app TO {APP_LOGIN}"))
+        .execute(&mut admin)
+        .await
+        .expect("granting the app role");
+    admin.close().await.ok();
+}
+
 /// A database that exists for one test and is dropped after it.
 pub struct TestDb {
+    /// The owner's pool: migrations, and test set-up that the app may not do.
     pub pool: PgPool,
     pub name: String,
     server: PgConnectOptions,
 }
 
 impl TestDb {
+    /// A fresh database with every migration applied by its owner.
     pub async fn new() -> Self {
+        let db = Self::empty().await;
+        triage::db::migrate(&db.pool)
+            .await
+            .expect("migrating the test database");
+        db
+    }
+
+    /// A fresh database, not migrated.
+    pub async fn empty() -> Self {
         let server = server().await;
         let name = format!("triage_test_{}", Uuid::new_v4().simple());
         let mut admin = PgConnection::connect_with(&server)
@@ -71,6 +116,29 @@ impl TestDb {
             .await
             .expect("connecting to the test database");
         TestDb { pool, name, server }
+    }
+
+    /// A pool of the app's own role, with the app's statement and lock timeouts.
+    pub async fn app_pool(&self) -> PgPool {
+        let settings = triage::db::Settings::default();
+        settings
+            .pool_options()
+            .max_connections(8)
+            .connect_with(settings.app_options(self.app_options()))
+            .await
+            .expect("connecting as the app's role")
+    }
+
+    /// Connection options of this database as the app's role.
+    pub fn app_options(&self) -> PgConnectOptions {
+        self.server.clone().database(&self.name).username(APP_LOGIN)
+    }
+
+    /// The URL of this database as the app's role.
+    pub fn app_url(&self) -> String {
+        let owner = self.url();
+        let user = self.server.get_username();
+        owner.replacen(&format!("://{user}"), &format!("://{APP_LOGIN}"), 1)
     }
 
     /// The connection URL of this database, for running the binary against it.
@@ -203,7 +271,7 @@ impl TestApp {
 
     async fn on_database(db: Arc<TestDb>, text: &str, config: RuntimeConfig, seed: bool) -> Self {
         let rulebook = Rulebook::parse(text).expect("rulebook");
-        let state = AppState::prepare(db.pool.clone(), rulebook, config)
+        let state = AppState::prepare(db.app_pool().await, rulebook, config)
             .await
             .expect("preparing the state");
         let router = triage::app(state.clone());
@@ -292,12 +360,16 @@ async fn insert_institution(pool: &PgPool, name: &str) -> Uuid {
     id
 }
 
+/// The session cookie's names: plain, and with the `__Host-` prefix used over https.
+pub const SESSION_COOKIES: [&str; 2] = ["triage_session", "__Host-triage_session"];
+
 /// A browser-like client: keeps the session cookie and the CSRF token, adds the token
 /// to every form it sends.
 pub struct Client {
     router: Router,
     pool: PgPool,
-    cookie: Mutex<Option<String>>,
+    /// Every cookie the server set, by name, as a browser keeps them.
+    cookies: Mutex<std::collections::BTreeMap<String, String>>,
     csrf: Mutex<Option<String>>,
     /// The client address the server sees.
     pub address: Mutex<SocketAddr>,
@@ -330,6 +402,16 @@ impl TestResponse {
     }
 }
 
+/// The `Set-Cookie` headers of a response.
+pub fn set_cookies(r: &TestResponse) -> Vec<String> {
+    r.headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .collect()
+}
+
 /// The value of the first hidden `_csrf` field in a page.
 pub fn csrf_in(page: &str) -> Option<String> {
     let at = page.find("name=\"_csrf\" value=\"")? + "name=\"_csrf\" value=\"".len();
@@ -341,7 +423,7 @@ impl Client {
         Client {
             router,
             pool,
-            cookie: Mutex::new(None),
+            cookies: Mutex::new(Default::default()),
             csrf: Mutex::new(None),
             address: Mutex::new("127.0.0.1:40000".parse().expect("addr")),
         }
@@ -351,20 +433,46 @@ impl Client {
         *self.address.lock().expect("lock") = addr.parse().expect("socket address");
     }
 
+    /// The session cookie's value (`triage_session`, or `__Host-triage_session` over https).
     pub fn session_cookie(&self) -> Option<String> {
-        self.cookie.lock().expect("lock").clone()
+        let cookies = self.cookies.lock().expect("lock");
+        SESSION_COOKIES
+            .iter()
+            .find_map(|name| cookies.get(*name).cloned())
     }
 
+    /// Replaces (or, with `None`, forgets) the session cookie.
     pub fn set_session_cookie(&self, value: Option<String>) {
-        *self.cookie.lock().expect("lock") = value;
+        let mut cookies = self.cookies.lock().expect("lock");
+        let name = SESSION_COOKIES
+            .iter()
+            .find(|name| cookies.contains_key(**name))
+            .copied()
+            .unwrap_or(SESSION_COOKIES[0]);
+        match value {
+            Some(v) => cookies.insert(name.to_owned(), v),
+            None => cookies.remove(name),
+        };
+    }
+
+    /// A cookie by name.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.cookies.lock().expect("lock").get(name).cloned()
     }
 
     pub async fn send(&self, mut request: Request<Body>) -> TestResponse {
-        if let Some(cookie) = self.session_cookie() {
-            request.headers_mut().insert(
-                header::COOKIE,
-                format!("triage_session={cookie}").parse().expect("cookie"),
-            );
+        let jar = self
+            .cookies
+            .lock()
+            .expect("lock")
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        if !jar.is_empty() {
+            request
+                .headers_mut()
+                .insert(header::COOKIE, jar.parse().expect("cookie"));
         }
         let address = *self.address.lock().expect("lock");
         request.extensions_mut().insert(ConnectInfo(address));
@@ -376,10 +484,16 @@ impl Client {
             .expect("infallible");
         for value in response.headers().get_all(header::SET_COOKIE) {
             let text = value.to_str().unwrap_or("");
-            if let Some(rest) = text.strip_prefix("triage_session=") {
-                let v = rest.split(';').next().unwrap_or("").to_owned();
-                let expired = text.contains("Max-Age=0") || v.is_empty();
-                self.set_session_cookie(if expired { None } else { Some(v) });
+            let Some((name, rest)) = text.split_once('=') else {
+                continue;
+            };
+            let v = rest.split(';').next().unwrap_or("").to_owned();
+            let expired = text.contains("Max-Age=0") || v.is_empty();
+            let mut cookies = self.cookies.lock().expect("lock");
+            if expired {
+                cookies.remove(name);
+            } else {
+                cookies.insert(name.to_owned(), v);
             }
         }
         let status = response.status();
@@ -428,14 +542,24 @@ impl Client {
 
     /// Posts a form exactly as given (no token added).
     pub async fn post_form_raw(&self, path: &str, fields: &[(&str, &str)]) -> TestResponse {
+        self.post_form_with(path, fields, &[]).await
+    }
+
+    /// Posts a form exactly as given, with extra request headers.
+    pub async fn post_form_with(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> TestResponse {
         let body = serde_urlencoded::to_string(fields).expect("form");
-        self.send(
-            Request::post(path)
-                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .body(Body::from(body))
-                .expect("request"),
-        )
-        .await
+        let mut request =
+            Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        self.send(request.body(Body::from(body)).expect("request"))
+            .await
     }
 
     /// Posts a multipart form, the session's CSRF token first, as a browser sends a file upload.
@@ -484,6 +608,37 @@ impl Client {
                 .expect("request"),
         )
         .await
+    }
+
+    /// Posts the sign-in form with the token of its page.
+    pub async fn post_sign_in(&self, email: &str, password: &str) -> TestResponse {
+        self.post_form("/login", &[("email", email), ("password", password)])
+            .await
+    }
+
+    /// Opens the sign-in page and signs in from it, returning the sign-in's response.
+    pub async fn sign_in_response(&self, email: &str, password: &str) -> TestResponse {
+        self.get("/login").await;
+        let token = self.csrf().await;
+        self.post_form_raw(
+            "/login",
+            &[("_csrf", &token), ("email", email), ("password", password)],
+        )
+        .await
+    }
+
+    /// A project with one assessment, its area answered (green development), submitted.
+    pub async fn submitted_case(&self, title: &str) -> String {
+        let project = self.create_project(title).await;
+        let id = self.start_assessment(&project).await;
+        self.save_step(
+            &id,
+            1,
+            &[("area", "green_development"), ("sub_area", "green_grid")],
+        )
+        .await;
+        assert_eq!(self.submit(&id).await.status, StatusCode::SEE_OTHER);
+        id
     }
 
     /// Signs in with email and password, asserting success.
@@ -564,6 +719,21 @@ impl Client {
         let mut all: Vec<(&str, &str)> = vec![("_version", version.as_str()), ("_action", "next")];
         all.extend_from_slice(fields);
         self.post_form(&format!("/assessments/{assessment_id}/steps/{step}"), &all)
+            .await
+    }
+
+    /// Posts a reviewer's form of the case page (return, decision) as a browser does:
+    /// with the version of the case the page showed, its current one.
+    pub async fn review(
+        &self,
+        assessment_id: &str,
+        action: &str,
+        fields: &[(&str, &str)],
+    ) -> TestResponse {
+        let version = self.lock_version(assessment_id).await;
+        let mut all: Vec<(&str, &str)> = vec![("_version", version.as_str())];
+        all.extend_from_slice(fields);
+        self.post_form(&format!("/assessments/{assessment_id}/{action}"), &all)
             .await
     }
 
