@@ -165,7 +165,7 @@ async fn a_decision_made_from_a_stale_page_is_refused_with_409() {
     let fresh = app.lock_version(&case).await;
     let r = reviewer1
         .post_form(
-            &format!("/assessments/{case}/decision"),
+            &format!("/assessments/{case}/decision/confirm"),
             &[("_version", &fresh), ("outcome", "endorse")],
         )
         .await;

@@ -110,7 +110,7 @@ async fn a_case_goes_from_draft_to_decision_with_every_step_on_the_record() {
     let r = reviewer
         .review(
             &id,
-            "decision",
+            "decision/confirm",
             &[
                 ("outcome", "override"),
                 ("final_verdict", "red"),
@@ -200,7 +200,7 @@ async fn transitions_the_life_cycle_does_not_allow_are_refused_and_change_nothin
     // Decided: final.
     app.submit(&id).await;
     let r = reviewer
-        .review(&id, "decision", &[("outcome", "endorse")])
+        .review(&id, "decision/confirm", &[("outcome", "endorse")])
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     for (path, fields) in [
@@ -248,7 +248,7 @@ async fn an_override_must_differ_from_the_computed_verdict_and_an_endorsement_ne
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     let r = reviewer
-        .review(&id, "decision", &[("outcome", "endorse")])
+        .review(&id, "decision/confirm", &[("outcome", "endorse")])
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     app.get(&format!("/assessments/{id}"))
