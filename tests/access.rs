@@ -352,6 +352,12 @@ async fn every_route_answers_every_role_as_the_access_rules_say() {
         ),
         (
             "POST",
+            format!("{s}/requests/answer"),
+            vec![("request", "not-a-uuid"), ("answer", "")],
+            [SignIn, Allowed, NotFound, Forbidden, Forbidden],
+        ),
+        (
+            "POST",
             format!("{s}/decision/confirm"),
             vec![("outcome", "")],
             [SignIn, Forbidden, Forbidden, Allowed, Forbidden],

@@ -129,6 +129,7 @@ async fn a_decision_is_shown_for_confirmation_before_it_is_recorded() {
     other
         .review(&id, "return", &[("message", "Which grid operator?")])
         .await;
+    app.answer_requests(&id).await;
     app.submit(&id).await;
     let r = reviewer
         .post_form(
@@ -552,5 +553,116 @@ async fn comments_on_not_yet_cleared_findings_are_shown() {
         row.contains("Ask the partner&#x27;s export office.")
             || row.contains("Ask the partner&#39;s export office."),
         "{row}"
+    );
+}
+
+#[tokio::test]
+async fn a_request_names_its_question_is_answered_and_tops_the_resubmitted_case() {
+    let app = TestApp::new().await;
+    let id = app.submitted_case("Grid storage").await;
+    let (_, reviewer) = app.signed_in("reviewer", None).await;
+    let r = reviewer
+        .review(
+            &id,
+            "return",
+            &[
+                ("message", "Which grid operator?"),
+                ("question", "no_such_question"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    r.assert_contains("<a href=\"#question\">About: choose a question");
+    r.assert_contains(">Which grid operator?</textarea>");
+    let r = reviewer
+        .review(
+            &id,
+            "return",
+            &[
+                ("message", "Which grid operator?"),
+                ("question", "partner_name"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+
+    // The officer sees the request, "Continue" opens the step it is about.
+    let page = app.get(&format!("/assessments/{id}")).await;
+    page.assert_contains("Which grid operator?");
+    page.assert_contains("waiting for your answer");
+    page.assert_contains("/steps/2#q-partner_name\">Continue the assessment</a>");
+    // Resubmitting is refused while the request is open.
+    let r = app.submit(&id).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    r.assert_contains("A request is still unanswered");
+    // An empty answer is named at the top and kept beside its field.
+    let request: uuid::Uuid = scalar(
+        &app,
+        "SELECT id FROM returns WHERE assessment_id = $1::uuid",
+        &id,
+    )
+    .await;
+    let r = app
+        .post_form(
+            &format!("/assessments/{id}/requests/answer"),
+            &[("request", &request.to_string()), ("answer", "  ")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    r.assert_contains("<a href=\"#answer\">Your answer: write what you added");
+    // A reviewer does not answer for the officer.
+    let r = reviewer
+        .post_form(
+            &format!("/assessments/{id}/requests/answer"),
+            &[("request", &request.to_string()), ("answer", "Me")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = app
+        .post_form(
+            &format!("/assessments/{id}/requests/answer"),
+            &[
+                ("request", &request.to_string()),
+                (
+                    "answer",
+                    "TenneT, the Dutch operator; added to the partner unit.",
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let again = app
+        .post_form(
+            &format!("/assessments/{id}/requests/answer"),
+            &[("request", &request.to_string()), ("answer", "Twice")],
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    app.save_step(
+        &id,
+        2,
+        &[
+            ("partner_name", "Tsinghua University"),
+            ("partner_unit", "Grid lab"),
+        ],
+    )
+    .await;
+    assert_eq!(app.submit(&id).await.status, StatusCode::SEE_OTHER);
+
+    // The reviewer sees request, answer and what changed at the top of the case.
+    let page = reviewer.get(&format!("/assessments/{id}")).await;
+    let top = page
+        .body
+        .find("Resubmitted: the request, the answer and what changed")
+        .expect("the resubmission section");
+    assert!(top < page.body.find("id=\"verdicts-heading\"").expect("verdicts"));
+    let section = &page.body[top..];
+    assert!(section.contains("Which grid operator?"));
+    assert!(section.contains("TenneT, the Dutch operator"));
+    assert!(section.contains("What changed in submission 2"));
+    assert!(
+        actions(&app, &id)
+            .await
+            .contains(&"case.request_answer".to_owned())
     );
 }

@@ -81,6 +81,10 @@ async fn a_case_goes_from_draft_to_decision_with_every_step_on_the_record() {
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    // Not before the request is answered.
+    assert_eq!(app.submit(&id).await.status, StatusCode::CONFLICT);
+    assert_eq!(status(&app, &id).await, "returned");
+    app.answer_requests(&id).await;
     assert_eq!(app.submit(&id).await.status, StatusCode::SEE_OTHER);
     assert_eq!(status(&app, &id).await, "resubmitted");
 
@@ -158,6 +162,7 @@ async fn a_case_goes_from_draft_to_decision_with_every_step_on_the_record() {
             "assessment.create",
             "assessment.submit",
             "case.return",
+            "case.request_answer",
             "assessment.resubmit",
             "case.decide"
         ]
@@ -198,6 +203,7 @@ async fn transitions_the_life_cycle_does_not_allow_are_refused_and_change_nothin
     assert_eq!(r.status, StatusCode::CONFLICT);
 
     // Decided: final.
+    app.answer_requests(&id).await;
     app.submit(&id).await;
     let r = reviewer
         .review(&id, "decision/confirm", &[("outcome", "endorse")])

@@ -82,12 +82,17 @@ pub async fn set_status(
     Ok(done.rows_affected() == 1)
 }
 
-/// A return: the reviewer's request for more information.
+/// A return: the reviewer's request for more information, with the question it is
+/// about (if any) and, once the officer answered, when.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Return {
+    pub id: Uuid,
     pub message: String,
+    pub question: Option<String>,
+    pub returned_by: Uuid,
     pub returned_by_name: String,
     pub returned_at: OffsetDateTime,
+    pub answered_at: Option<OffsetDateTime>,
 }
 
 pub async fn insert_return(
@@ -95,23 +100,28 @@ pub async fn insert_return(
     id: Uuid,
     by: Uuid,
     message: &str,
-) -> sqlx::Result<()> {
+    question: Option<&str>,
+) -> sqlx::Result<Uuid> {
+    let request = Uuid::new_v4();
     sqlx::query(
-        "INSERT INTO returns (id, assessment_id, returned_by, message) VALUES ($1, $2, $3, $4)",
+        "INSERT INTO returns (id, assessment_id, returned_by, message, question) VALUES ($1, $2, $3, $4, $5)",
     )
-    .bind(Uuid::new_v4())
+    .bind(request)
     .bind(id)
     .bind(by)
     .bind(message)
+    .bind(question)
     .execute(&mut **tx)
-    .await
-    .map(|_| ())
+    .await?;
+    Ok(request)
 }
 
 pub async fn returns(pool: &PgPool, id: Uuid) -> sqlx::Result<Vec<Return>> {
     sqlx::query_as(
-        "SELECT r.message, u.display_name AS returned_by_name, r.returned_at
-         FROM returns r JOIN users u ON u.id = r.returned_by WHERE r.assessment_id = $1 ORDER BY r.returned_at",
+        "SELECT r.id, r.message, r.question, r.returned_by, u.display_name AS returned_by_name,
+                r.returned_at, r.answered_at
+         FROM returns r JOIN users u ON u.id = r.returned_by WHERE r.assessment_id = $1
+         ORDER BY r.returned_at, r.id",
     )
     .bind(id)
     .fetch_all(pool)

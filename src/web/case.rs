@@ -93,6 +93,26 @@ pub struct ReviewInput {
     pub note: String,
     /// Why a decision is reopened.
     pub reopen_reason: String,
+    /// The question a return is about.
+    pub return_question: String,
+    /// The officer's answer to a request, and which request.
+    pub answer: String,
+    pub answer_request: String,
+}
+
+/// A request for more information with its thread, and the question it is about.
+pub struct RequestView {
+    pub request: Return,
+    pub question_label: Option<String>,
+    /// The step that asks the question (1-based).
+    pub step: Option<usize>,
+    pub messages: Vec<crate::db::requests::RequestMessage>,
+}
+
+impl RequestView {
+    pub fn is_open(&self) -> bool {
+        self.request.answered_at.is_none()
+    }
 }
 
 #[derive(Template)]
@@ -128,6 +148,13 @@ struct CasePage {
     /// Case-level comments (not attached to a finding).
     comments: Vec<Comment>,
     returns: Vec<Return>,
+    /// The requests with their threads, oldest first.
+    requests: Vec<RequestView>,
+    /// Where "Continue" leads: the step an open request is about, else where the officer
+    /// left off.
+    continue_to: String,
+    /// (question id, "Step n: label") for a request about one question.
+    question_choices: Vec<(String, String)>,
     decision: Option<Decision>,
     /// Decisions reopened, with who and why.
     reopenings: Vec<Reopening>,
@@ -157,6 +184,13 @@ struct CasePage {
     finding_choices: Vec<(String, String)>,
     /// SHA-256 of answers and rulebook version, matching printed reports to the record.
     digest: String,
+}
+
+impl CasePage {
+    /// The first request still waiting for the officer's answer.
+    fn first_open(&self) -> Option<&RequestView> {
+        self.requests.iter().find(|r| r.is_open())
+    }
 }
 
 fn submission_changes(rulebook: &Rulebook, subs: &[Submission]) -> Vec<SubmissionChange> {
@@ -277,6 +311,39 @@ async fn case_page(
         _ => None,
     };
     let assignment = db::review::assignment(state.pool(), id).await?;
+    let returns = db::review::returns(state.pool(), id).await?;
+    let messages = db::requests::messages(state.pool(), id).await?;
+    let requests: Vec<RequestView> = returns
+        .iter()
+        .map(|r| RequestView {
+            question_label: r
+                .question
+                .as_deref()
+                .and_then(|q| rulebook.question(q))
+                .map(|q| q.label.clone()),
+            step: r
+                .question
+                .as_deref()
+                .and_then(|q| rulebook.step_of(q))
+                .map(|s| s + 1),
+            messages: messages
+                .iter()
+                .filter(|m| m.return_id == r.id)
+                .cloned()
+                .collect(),
+            request: r.clone(),
+        })
+        .collect();
+    let question_choices = rulebook
+        .steps()
+        .iter()
+        .enumerate()
+        .flat_map(|(n, step)| {
+            step.questions
+                .iter()
+                .map(move |q| (q.id.clone(), format!("Step {}: {}", n + 1, q.label)))
+        })
+        .collect();
     let lead = reviewer && s.user.lead_reviewer && status.awaits_reviewer();
     Ok(CasePage {
         layout: Layout::new(
@@ -328,7 +395,17 @@ async fn case_page(
             .filter(|c| c.finding_code.is_none())
             .cloned()
             .collect(),
-        returns: db::review::returns(state.pool(), id).await?,
+        continue_to: requests
+            .iter()
+            .find(|r| r.is_open() && r.step.is_some())
+            .and_then(|r| Some((r.step?, r.request.question.clone()?)))
+            .map_or_else(
+                || format!("/assessments/{id}/steps/{}", case.assessment.current_step),
+                |(step, q)| format!("/assessments/{id}/steps/{step}#q-{q}"),
+            ),
+        returns,
+        requests,
+        question_choices,
         can_cosign: reviewer
             && status == Status::Cosign
             && decision.as_ref().is_some_and(Decision::pending)
@@ -537,21 +614,43 @@ async fn return_post(
     let next = reviewable(&case, Transition::Return)?;
     let input = ReviewInput {
         return_message: form.raw("message"),
+        return_question: form.raw("question").trim().to_owned(),
         ..Default::default()
     };
     let mut check = Check::default();
     let message = check.required_lines::<LONG_TEXT>(
         "message",
         &input.return_message,
-        "Write what the officer should add or clarify.",
+        "Request: write what the officer should add or clarify.",
     );
-    let Some(message) = message else {
+    let rulebook = state
+        .rulebook_version(&case.assessment.rulebook_version)
+        .await?;
+    let question = match input.return_question.as_str() {
+        "" => None,
+        q if rulebook.question(q).is_some() => Some(q.to_owned()),
+        _ => {
+            check.add(
+                "question",
+                "About: choose a question of the questionnaire, or \"The case as a whole\".",
+            );
+            None
+        }
+    };
+    let (Some(message), true) = (message, check.is_empty()) else {
         return case_with_errors(&state, &s, case, input, check.into_errors()).await;
     };
     as_seen(&case, &form)?;
     let mut tx = state.pool().begin().await?;
     advance(&mut tx, &case, next).await?;
-    db::review::insert_return(&mut tx, case.assessment.id, s.user.id, &message).await?;
+    db::review::insert_return(
+        &mut tx,
+        case.assessment.id,
+        s.user.id,
+        &message,
+        question.as_deref(),
+    )
+    .await?;
     db::audit::record(
         &mut tx,
         &s.actor(),
@@ -560,7 +659,7 @@ async fn return_post(
             assessment_id: Some(case.assessment.id),
             project_id: Some(case.project.id),
             summary: "Returned to the officer for more information".to_owned(),
-            details: serde_json::json!({ "message": message.as_str() }),
+            details: serde_json::json!({ "message": message.as_str(), "question": question }),
         },
     )
     .await?;

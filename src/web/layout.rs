@@ -85,6 +85,9 @@ pub fn notice(code: Option<&str>) -> Option<&'static str> {
         "cosigned" => Some("Decision co-signed. It is now in effect."),
         "reopened" => Some("Decision reopened. The case waits for a decision again."),
         "assigned" => Some("Assignment saved."),
+        "answered" => {
+            Some("Answer saved. When every request is answered, submit the assessment again.")
+        }
         "password" => Some("Password changed."),
         "totp_on" => Some("Two-factor sign-in is on."),
         "totp_off" => Some("Two-factor sign-in is off."),

@@ -20,6 +20,7 @@ mod projects;
 mod queue;
 mod register;
 mod register_admin;
+mod requests;
 mod rulebooks;
 mod screening;
 pub mod security;
@@ -76,6 +77,7 @@ pub fn app(state: AppState) -> Router {
         .merge(wizard::router())
         .merge(case::router())
         .merge(decide::router())
+        .merge(requests::router())
         .merge(queue::router())
         .merge(cases::router())
         .merge(dashboard::router())
