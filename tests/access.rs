@@ -504,6 +504,12 @@ async fn every_route_answers_every_role_as_the_access_rules_say() {
         ),
         (
             "POST",
+            "/account/mail".into(),
+            vec![("delivery", "immediate")],
+            [SignIn, Allowed, Allowed, Allowed, Allowed],
+        ),
+        (
+            "POST",
             "/account/password".into(),
             vec![
                 ("current", "not my password"),

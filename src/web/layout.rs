@@ -85,6 +85,7 @@ pub fn notice(code: Option<&str>) -> Option<&'static str> {
         "cosigned" => Some("Decision co-signed. It is now in effect."),
         "reopened" => Some("Decision reopened. The case waits for a decision again."),
         "assigned" => Some("Assignment saved."),
+        "mail_delivery" => Some("Mail choice saved."),
         "answered" => {
             Some("Answer saved. When every request is answered, submit the assessment again.")
         }
