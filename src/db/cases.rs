@@ -131,7 +131,7 @@ fn push_scope(q: &mut QueryBuilder<'_, Postgres>, scope: Scope) {
 fn push_filters<'a>(q: &mut QueryBuilder<'a, Postgres>, f: &'a Filters) {
     if let Some(text) = &f.text {
         q.push(" AND a.search @@ websearch_to_tsquery('simple', ")
-            .push_bind(text)
+            .push_bind(crate::domain::search::search_query(text))
             .push(")");
     }
     let eq = |q: &mut QueryBuilder<'a, Postgres>, column: &str, value: &'a Option<String>| {

@@ -9,5 +9,6 @@ pub mod lifecycle;
 pub mod memo;
 pub mod project;
 pub mod rulebook;
+pub mod search;
 pub mod text;
 pub mod verdict;
