@@ -8,6 +8,7 @@ pub mod digest;
 pub mod lifecycle;
 pub mod memo;
 pub mod project;
+pub mod reference;
 pub mod rulebook;
 pub mod search;
 pub mod text;
