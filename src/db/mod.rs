@@ -10,6 +10,7 @@ pub mod embedded;
 pub mod outbox;
 pub mod projects;
 pub mod register;
+pub mod requests;
 pub mod review;
 pub mod rulebooks;
 pub mod screening;

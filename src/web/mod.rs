@@ -9,6 +9,7 @@ mod bench;
 pub mod case;
 mod cases;
 mod dashboard;
+mod decide;
 pub mod extract;
 mod forms;
 mod health;
@@ -16,8 +17,10 @@ mod home;
 mod layout;
 mod outbox;
 mod projects;
+mod queue;
 mod register;
 mod register_admin;
+mod requests;
 mod rulebooks;
 mod screening;
 pub mod security;
@@ -73,6 +76,9 @@ pub fn app(state: AppState) -> Router {
         .merge(admin::router())
         .merge(wizard::router())
         .merge(case::router())
+        .merge(decide::router())
+        .merge(requests::router())
+        .merge(queue::router())
         .merge(cases::router())
         .merge(dashboard::router())
         .merge(register::router())
