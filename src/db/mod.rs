@@ -2,6 +2,7 @@
 //! transaction; business rules stay in `domain`.
 
 pub mod assessments;
+pub mod attachments;
 pub mod audit;
 pub mod cases;
 pub mod codes;

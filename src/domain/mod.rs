@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod answers;
+pub mod attachment;
 pub mod compare;
 pub mod contract;
 pub mod digest;
