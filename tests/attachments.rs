@@ -202,6 +202,15 @@ async fn a_pdf_and_an_image_are_stored_hashed_listed_and_downloaded_as_attachmen
     page.assert_contains(&sha256(&PNG));
     page.assert_contains("image/png");
 
+    // The case page and the printable report list each file with its SHA-256, and the
+    // record digest covers them.
+    let case_page = app.get(&format!("/assessments/{case}")).await;
+    case_page.assert_contains(&sha256(&document));
+    let report = app.get(&format!("/assessments/{case}/report")).await;
+    report.assert_contains("Evidence and attachments");
+    report.assert_contains(&sha256(&PNG));
+    report.assert_contains("attached files&#x27; SHA-256");
+
     // The bytes are in the local store, under keys triage chose.
     let stored = files_under(&dir);
     assert_eq!(stored.len(), 2, "{stored:?}");

@@ -254,6 +254,11 @@ async fn every_form_survives_arbitrary_input() {
     );
     run("POST acknowledge", &["note"], post(&reviewer, &event));
     run(
+        "UPLOAD attachment",
+        &["target", "note", "file"],
+        upload(&app, &format!("{case}/attachments")),
+    );
+    run(
         "POST /account/password",
         &["current", "new_password", "confirm"],
         post(&app, "/account/password"),

@@ -8,6 +8,7 @@ pub mod cases;
 pub mod codes;
 pub mod demo;
 pub mod embedded;
+pub mod mitigations;
 pub mod outbox;
 pub mod projects;
 pub mod register;

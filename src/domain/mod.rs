@@ -8,6 +8,7 @@ pub mod contract;
 pub mod digest;
 pub mod lifecycle;
 pub mod memo;
+pub mod mitigation;
 pub mod project;
 pub mod rulebook;
 pub mod text;

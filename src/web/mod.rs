@@ -15,6 +15,7 @@ mod forms;
 mod health;
 mod home;
 mod layout;
+pub mod mitigations;
 mod outbox;
 mod projects;
 mod register;
@@ -85,6 +86,7 @@ pub fn app(state: AppState) -> Router {
         .merge(screening::router())
         .merge(outbox::router())
         .merge(attachments::router())
+        .merge(mitigations::router())
         .layer(RequestBodyLimitLayer::new(256 * 1024));
     // Innermost first: each layer wraps the ones above it.
     Router::new()
