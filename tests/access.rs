@@ -560,6 +560,18 @@ async fn every_route_answers_every_role_as_the_access_rules_say() {
         ),
         (
             "GET",
+            format!("{s}/mitigations"),
+            vec![],
+            [SignIn, Allowed, NotFound, Allowed, Forbidden],
+        ),
+        (
+            "POST",
+            format!("{s}/mitigations"),
+            vec![("_stamp", "x")],
+            [SignIn, Allowed, NotFound, Forbidden, Forbidden],
+        ),
+        (
+            "GET",
             format!("{d}/attachments/{attached}"),
             vec![],
             [SignIn, NotFound, NotFound, NotFound, Forbidden],

@@ -677,6 +677,7 @@ async fn every_page_type_passes_axe_core_at_wcag_2_1_aa() {
         format!("/assessments/{own_case}"),
         format!("/assessments/{own_case}/report"),
         format!("/assessments/{own_case}/attachments"),
+        format!("/assessments/{own_case}/mitigations"),
         "/cases".into(),
         "/cases?verdict=purple".into(),
         "/dashboard".into(),
