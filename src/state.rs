@@ -71,6 +71,26 @@ pub struct RuntimeConfig {
     pub bench_routes: bool,
     /// How mail is sent, and the address links in mail point to.
     pub mail: crate::mail::MailSettings,
+    /// Where attached files are stored, and how large they may be.
+    pub attachments: AttachmentSettings,
+}
+
+/// The attachment store's settings.
+#[derive(Debug, Clone)]
+pub struct AttachmentSettings {
+    /// The folder of the local store.
+    pub dir: std::path::PathBuf,
+    /// The largest file accepted, in bytes.
+    pub max_bytes: u64,
+}
+
+impl Default for AttachmentSettings {
+    fn default() -> Self {
+        AttachmentSettings {
+            dir: std::path::PathBuf::from("data/attachments"),
+            max_bytes: 25 * 1024 * 1024,
+        }
+    }
 }
 
 impl Default for RuntimeConfig {
@@ -89,6 +109,7 @@ impl Default for RuntimeConfig {
             max_failures_per_address: 20,
             bench_routes: false,
             mail: crate::mail::MailSettings::default(),
+            attachments: AttachmentSettings::default(),
         }
     }
 }
@@ -139,6 +160,8 @@ impl<K: std::hash::Hash + Eq + Clone, V: Clone> TtlCache<K, V> {
 struct Inner {
     pool: PgPool,
     config: RuntimeConfig,
+    /// Attached files' bytes.
+    storage: crate::storage::Storage,
     /// The installation's key for visitors' CSRF tokens, shared by every app server.
     csrf_key: Vec<u8>,
     dashboards: TtlCache<String, Arc<Vec<DashboardFigure>>>,
@@ -186,12 +209,16 @@ impl AppState {
         let (activation, csrf_key) = prepared?;
         let revision = db::register::revision(&pool).await?;
         let register = Register::new(db::register::load_all(&pool).await?);
+        let storage =
+            crate::storage::Storage::local(&config.attachments.dir, config.attachments.max_bytes)
+                .context("opening the attachment store")?;
         let rulebook = Arc::new(rulebook);
         let rulebooks = HashMap::from([(rulebook.version().to_owned(), rulebook.clone())]);
         let state = AppState {
             inner: Arc::new(Inner {
                 pool,
                 config,
+                storage,
                 csrf_key,
                 dashboards: TtlCache::new(DASHBOARD_CACHE),
                 // Filled by `load_active` below: the active version may be another one.
@@ -210,6 +237,11 @@ impl AppState {
 
     pub fn config(&self) -> &RuntimeConfig {
         &self.inner.config
+    }
+
+    /// The attachment store.
+    pub fn storage(&self) -> &crate::storage::Storage {
+        &self.inner.storage
     }
 
     /// The key of visitors' CSRF tokens.
