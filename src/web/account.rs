@@ -182,7 +182,6 @@ async fn password_post(
     )
     .await?;
     tx.commit().await?;
-    state.forget_users();
     // Every other session of the account has ended; this one goes on, with a new id.
     keep_after_epoch_change(&s.ctx.session, epoch).await?;
     Ok(Redirect::to("/account?notice=password").into_response())
@@ -300,7 +299,6 @@ async fn two_factor_post(
     )
     .await?;
     tx.commit().await?;
-    state.forget_users();
     s.ctx.session.remove::<String>(PENDING_SECRET).await?;
     keep_after_epoch_change(&s.ctx.session, epoch).await?;
     ok(&TwoFactorPage {
@@ -363,7 +361,6 @@ async fn two_factor_disable_post(
     )
     .await?;
     tx.commit().await?;
-    state.forget_users();
     keep_after_epoch_change(&s.ctx.session, epoch).await?;
     Ok(Redirect::to("/account?notice=totp_off").into_response())
 }

@@ -239,7 +239,6 @@ async fn user_post(
     })
     .await?;
     tx.commit().await?;
-    state.forget_users();
     Ok(Redirect::to("/admin/users?notice=user_updated").into_response())
 }
 
@@ -396,7 +395,6 @@ async fn settings_post(
     )
     .await?;
     tx.commit().await?;
-    state.forget_users();
     Ok(Redirect::to("/admin/settings?notice=settings").into_response())
 }
 

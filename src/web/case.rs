@@ -19,7 +19,7 @@ use crate::domain::account::Role;
 use crate::domain::answers::FieldError;
 use crate::domain::compare::FindingsDiff;
 use crate::domain::contract;
-use crate::domain::digest::record_digest;
+use crate::domain::digest::record_digest_with_files;
 use crate::domain::lifecycle::{Status, Transition};
 use crate::domain::memo::{NextSteps, next_steps};
 use crate::domain::rulebook::{Colour, Rulebook};
@@ -183,8 +183,13 @@ struct CasePage {
     errors: Errors,
     /// (code, title) of findings, for attaching a comment.
     finding_choices: Vec<(String, String)>,
-    /// SHA-256 of answers and rulebook version, matching printed reports to the record.
+    /// SHA-256 of answers, rulebook version and attached files' SHA-256, matching
+    /// printed reports to the record.
     digest: String,
+    /// Files attached to the case, its mitigations and comments.
+    attachments: Vec<crate::web::attachments::FileView>,
+    /// The ticked mitigations with their status (done or planned).
+    mitigation_lines: Vec<crate::web::mitigations::MitigationLine>,
 }
 
 impl CasePage {
@@ -287,6 +292,8 @@ async fn case_page(
             .unwrap_or_default(),
         None => String::new(),
     };
+    let attachments = crate::web::attachments::files_of(state, &case).await?;
+    let mitigation_lines = crate::web::mitigations::lines_of(state, &case).await?;
     let audit = db::audit::for_assessment(state.pool(), id)
         .await?
         .into_iter()
@@ -373,7 +380,16 @@ async fn case_page(
             .map(view)
             .collect(),
         resolved: evaluation.resolved_findings().map(view).collect(),
-        digest: record_digest(answers, &case.assessment.rulebook_version),
+        digest: record_digest_with_files(
+            answers,
+            &case.assessment.rulebook_version,
+            &attachments
+                .iter()
+                .map(|f| f.sha256.clone())
+                .collect::<Vec<_>>(),
+        ),
+        attachments,
+        mitigation_lines,
         finding_choices: evaluation
             .findings
             .iter()

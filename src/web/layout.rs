@@ -69,6 +69,8 @@ pub fn notice(code: Option<&str>) -> Option<&'static str> {
     match code? {
         "saved" => Some("Draft saved. You can leave and resume at any time."),
         "created" => Some("Project created."),
+        "attached" => Some("File attached. Its SHA-256 is listed beside it."),
+        "mitigations_saved" => Some("The mitigations' status is recorded."),
         "started" => Some("Assessment started. Your answers are saved at every step."),
         "submitted" => Some("Assessment submitted. The answers are now locked."),
         "signed_in" => Some("Signed in."),

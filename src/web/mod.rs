@@ -4,6 +4,7 @@ mod account;
 mod admin;
 mod api;
 mod assets;
+pub mod attachments;
 mod auth;
 mod bench;
 pub mod case;
@@ -15,6 +16,7 @@ mod forms;
 mod health;
 mod home;
 mod layout;
+pub mod mitigations;
 mod outbox;
 mod projects;
 mod queue;
@@ -89,11 +91,14 @@ pub fn app(state: AppState) -> Router {
         .merge(register_admin::router())
         .merge(screening::router())
         .merge(outbox::router())
+        .merge(attachments::router())
+        .merge(mitigations::router())
         .layer(RequestBodyLimitLayer::new(256 * 1024));
     // Innermost first: each layer wraps the ones above it.
     Router::new()
         .merge(limited)
         .merge(register_admin::upload_router())
+        .merge(attachments::upload_router(state.storage().max_bytes))
         .fallback(|| async { error::not_found_page() })
         .layer(from_fn_with_state(state.clone(), security::verify_csrf))
         .layer(from_fn_with_state(state.clone(), security::audit_refusals))

@@ -380,6 +380,8 @@ pub struct TestResponse {
     pub status: StatusCode,
     pub headers: axum::http::HeaderMap,
     pub body: String,
+    /// The body as sent (a downloaded file).
+    pub bytes: Vec<u8>,
 }
 
 impl TestResponse {
@@ -512,6 +514,7 @@ impl Client {
             status,
             headers,
             body,
+            bytes: bytes.to_vec(),
         }
     }
 
