@@ -710,6 +710,13 @@ mod mail {
         let (lead_user, lead) = lead_reviewer(&app).await;
         let id = red_case(&app, "Quantum magnetometry").await;
         let link = format!("https://triage.example.org/assessments/{id}");
+        let reference: String = scalar(
+            &app,
+            "SELECT reference FROM assessments WHERE id = $1::uuid",
+            &id,
+        )
+        .await;
+        assert!(reference.starts_with("TRI-"), "{reference}");
 
         // Assignment by a lead reviewer, to the assignee.
         let r = lead
@@ -774,6 +781,15 @@ mod mail {
         ] {
             let m = find(&mails, to, subject);
             let text = m["text"].as_str().unwrap_or_default();
+            assert!(
+                m["subject"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .starts_with(&reference),
+                "{subject}: {}",
+                m["subject"]
+            );
+            assert!(text.contains(&reference), "{subject}: {text}");
             assert!(text.contains(words), "{subject}: {text}");
             assert!(text.contains(&link), "{subject}: {text}");
         }

@@ -11,10 +11,17 @@ use crate::mail::{MailSettings, Notification, Recipient, notify};
 /// The case a notification is about.
 pub struct CaseMail<'a> {
     pub id: Uuid,
+    /// The human reference, `TRI-2026-0042`.
+    pub reference: &'a str,
     pub title: &'a str,
 }
 
 impl CaseMail<'_> {
+    /// "TRI-2026-0042 Soil microbiome", as subjects name the case.
+    fn name(&self) -> String {
+        format!("{} {}", self.reference, self.title)
+    }
+
     fn link(&self, settings: &MailSettings) -> String {
         settings.link(&format!("/assessments/{}", self.id))
     }
@@ -93,10 +100,10 @@ pub async fn returned(
         &officer.into_iter().collect::<Vec<_>>(),
         "case.returned",
         case,
-        format!("{} was returned: a reviewer asks for more information", case.title),
+        format!("{} was returned: a reviewer asks for more information", case.name()),
         format!(
-            "A reviewer returned the case \"{}\" with this request:\n\n{message}\n\nAnswer it on the case page, change what is needed, and submit again.",
-            case.title
+            "A reviewer returned the case {} with this request:\n\n{message}\n\nAnswer it on the case page, change what is needed, and submit again.",
+            case.name()
         ),
     )
     .await
@@ -116,10 +123,10 @@ pub async fn answered(
         to,
         "case.answered",
         case,
-        format!("{}: the officer answered your request", case.title),
+        format!("{}: the officer answered your request", case.name()),
         format!(
-            "The officer answered the request on the case \"{}\":\n\n{answer}",
-            case.title
+            "The officer answered the request on the case {}:\n\n{answer}",
+            case.name()
         ),
     )
     .await
@@ -139,8 +146,8 @@ pub async fn decided(
         &officer.into_iter().collect::<Vec<_>>(),
         "case.decided",
         case,
-        format!("{} was decided", case.title),
-        format!("The case \"{}\" was decided: {words}", case.title),
+        format!("{} was decided", case.name()),
+        format!("The case {} was decided: {words}", case.name()),
     )
     .await
 }
@@ -160,10 +167,10 @@ pub async fn cosign_needed(
         &to,
         "case.cosign_needed",
         case,
-        format!("{}: a decision waits for your co-signature", case.title),
+        format!("{}: a decision waits for your co-signature", case.name()),
         format!(
-            "A reviewer decided the case \"{}\": {words}\nIt lowers a protected verdict and takes effect when a second reviewer co-signs it.",
-            case.title
+            "A reviewer decided the case {}: {words}\nIt lowers a protected verdict and takes effect when a second reviewer co-signs it.",
+            case.name()
         ),
     )
     .await
@@ -183,10 +190,10 @@ pub async fn reopened(
         to,
         "case.reopened",
         case,
-        format!("{}: the decision was reopened", case.title),
+        format!("{}: the decision was reopened", case.name()),
         format!(
-            "The decision on the case \"{}\" was reopened; the case waits for a decision again. The reason given:\n\n{reason}",
-            case.title
+            "The decision on the case {} was reopened; the case waits for a decision again. The reason given:\n\n{reason}",
+            case.name()
         ),
     )
     .await
@@ -206,8 +213,8 @@ pub async fn assigned(
         &[to],
         "case.assigned",
         case,
-        format!("{} was assigned to you", case.title),
-        format!("{by_name} assigned the case \"{}\" to you.", case.title),
+        format!("{} was assigned to you", case.name()),
+        format!("{by_name} assigned the case {} to you.", case.name()),
     )
     .await
 }

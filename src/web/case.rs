@@ -673,6 +673,7 @@ async fn return_post(
         &state.config().mail,
         &CaseMail {
             id: case.assessment.id,
+            reference: &case.assessment.reference,
             title: &case.project.title,
         },
         case.assessment.submitted_by,

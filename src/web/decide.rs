@@ -227,6 +227,7 @@ async fn confirm_post(
     };
     let mail_case = CaseMail {
         id: case.assessment.id,
+        reference: &case.assessment.reference,
         title: &case.project.title,
     };
     let words = format!(
@@ -332,6 +333,7 @@ async fn cosign_post(
         &state.config().mail,
         &CaseMail {
             id: case.assessment.id,
+            reference: &case.assessment.reference,
             title: &case.project.title,
         },
         case.assessment.submitted_by,
@@ -415,6 +417,7 @@ async fn reopen_post(
         &state.config().mail,
         &CaseMail {
             id: case.assessment.id,
+            reference: &case.assessment.reference,
             title: &case.project.title,
         },
         &to,

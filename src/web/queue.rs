@@ -263,6 +263,7 @@ async fn assign_post(
             &state.config().mail,
             &CaseMail {
                 id: case.assessment.id,
+                reference: &case.assessment.reference,
                 title: &case.project.title,
             },
             *id,

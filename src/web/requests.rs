@@ -69,6 +69,7 @@ async fn answer_post(
         &state.config().mail,
         &CaseMail {
             id: case.assessment.id,
+            reference: &case.assessment.reference,
             title: &case.project.title,
         },
         &to,
