@@ -927,7 +927,7 @@ async fn a_reviewer_works_the_queue_and_a_lowered_red_verdict_needs_a_second_sig
     tokio::spawn(async move { axum::serve(listener, router).await });
     let (_driver, c, _profile) = start_browser(&chromium, &driver).await;
     let mut failures = Vec::new();
-    let mut axe_here = |who: &'static str| {
+    let axe_here = |who: &'static str| {
         let (c, axe) = (&c, &axe);
         async move {
             let url = c.current_url().await.expect("url").to_string();
