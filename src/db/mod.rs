@@ -14,6 +14,7 @@ pub mod review;
 pub mod rulebooks;
 pub mod screening;
 pub mod sessions;
+pub mod start;
 pub mod users;
 
 /// The migrations under `migrations/`, compiled into the binary.

@@ -9,6 +9,7 @@ pub mod lifecycle;
 pub mod memo;
 pub mod project;
 pub mod reference;
+pub mod risk_change;
 pub mod rulebook;
 pub mod text;
 pub mod verdict;

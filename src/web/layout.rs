@@ -69,6 +69,8 @@ pub fn notice(code: Option<&str>) -> Option<&'static str> {
     match code? {
         "saved" => Some("Draft saved. You can leave and resume at any time."),
         "created" => Some("Project created."),
+        "draft_deleted" => Some("Draft deleted. The audit log keeps a record of it."),
+        "project_updated" => Some("Project details saved."),
         "started" => Some("Assessment started. Your answers are saved at every step."),
         "submitted" => Some("Assessment submitted. The answers are now locked."),
         "signed_in" => Some("Signed in."),

@@ -7,21 +7,25 @@ mod assets;
 mod auth;
 mod bench;
 pub mod case;
-mod cases;
+pub(crate) mod cases;
 mod dashboard;
+mod exports;
 pub mod extract;
 mod forms;
 mod health;
 mod home;
 mod layout;
 mod outbox;
+mod project_edit;
 mod projects;
 mod register;
 mod register_admin;
+mod report_style;
 mod rulebooks;
 mod screening;
 pub mod security;
 pub mod session;
+mod start;
 mod wizard;
 
 use axum::Router;
@@ -68,6 +72,7 @@ pub fn app(state: AppState) -> Router {
         .merge(bench)
         .merge(home::router())
         .merge(projects::router())
+        .merge(project_edit::router())
         .merge(auth::router())
         .merge(account::router())
         .merge(admin::router())
@@ -81,6 +86,7 @@ pub fn app(state: AppState) -> Router {
         .merge(health::router())
         .merge(assets::router())
         .merge(register_admin::router())
+        .merge(report_style::router())
         .merge(screening::router())
         .merge(outbox::router())
         .layer(RequestBodyLimitLayer::new(256 * 1024));

@@ -380,6 +380,8 @@ pub struct TestResponse {
     pub status: StatusCode,
     pub headers: axum::http::HeaderMap,
     pub body: String,
+    /// The body as sent (for files that are not text).
+    pub bytes: Vec<u8>,
 }
 
 impl TestResponse {
@@ -512,6 +514,7 @@ impl Client {
             status,
             headers,
             body,
+            bytes: bytes.to_vec(),
         }
     }
 
@@ -742,7 +745,7 @@ impl Client {
         let version = self.lock_version(assessment_id).await;
         self.post_form(
             &format!("/assessments/{assessment_id}/submit"),
-            &[("_version", &version)],
+            &[("_version", &version), ("declaration", "yes")],
         )
         .await
     }
