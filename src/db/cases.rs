@@ -140,7 +140,7 @@ fn push_filters<'a>(q: &mut QueryBuilder<'a, Postgres>, f: &'a Filters) {
             }
             None => {
                 q.push(" AND a.search @@ websearch_to_tsquery('simple', ")
-                    .push_bind(text)
+                    .push_bind(crate::domain::search::search_query(text))
                     .push(")");
             }
         }

@@ -2,14 +2,17 @@
 //! transaction; business rules stay in `domain`.
 
 pub mod assessments;
+pub mod attachments;
 pub mod audit;
 pub mod cases;
 pub mod codes;
 pub mod demo;
 pub mod embedded;
+pub mod mitigations;
 pub mod outbox;
 pub mod projects;
 pub mod register;
+pub mod requests;
 pub mod review;
 pub mod rulebooks;
 pub mod screening;

@@ -4,23 +4,28 @@ mod account;
 mod admin;
 mod api;
 mod assets;
+pub mod attachments;
 mod auth;
 mod bench;
 pub mod case;
 pub(crate) mod cases;
 mod dashboard;
 mod exports;
+mod decide;
 pub mod extract;
 mod forms;
 mod health;
 mod home;
 mod layout;
+pub mod mitigations;
 mod outbox;
 mod project_edit;
 mod projects;
+mod queue;
 mod register;
 mod register_admin;
 mod report_style;
+mod requests;
 mod rulebooks;
 mod screening;
 pub mod security;
@@ -78,6 +83,9 @@ pub fn app(state: AppState) -> Router {
         .merge(admin::router())
         .merge(wizard::router())
         .merge(case::router())
+        .merge(decide::router())
+        .merge(requests::router())
+        .merge(queue::router())
         .merge(cases::router())
         .merge(dashboard::router())
         .merge(register::router())
@@ -89,11 +97,14 @@ pub fn app(state: AppState) -> Router {
         .merge(report_style::router())
         .merge(screening::router())
         .merge(outbox::router())
+        .merge(attachments::router())
+        .merge(mitigations::router())
         .layer(RequestBodyLimitLayer::new(256 * 1024));
     // Innermost first: each layer wraps the ones above it.
     Router::new()
         .merge(limited)
         .merge(register_admin::upload_router())
+        .merge(attachments::upload_router(state.storage().max_bytes))
         .fallback(|| async { error::not_found_page() })
         .layer(from_fn_with_state(state.clone(), security::verify_csrf))
         .layer(from_fn_with_state(state.clone(), security::audit_refusals))
