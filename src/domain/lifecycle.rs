@@ -191,16 +191,16 @@ mod tests {
             (Decided, Submit, None),
             (Decided, Return, None),
             (Decided, Decide, None),
-            (Submitted, DecidePending, Some(Cosign)),
-            (Resubmitted, DecidePending, Some(Cosign)),
+            (Submitted, DecidePending, Some(Status::Cosign)),
+            (Resubmitted, DecidePending, Some(Status::Cosign)),
             (Returned, DecidePending, None),
-            (Cosign, Cosign, Some(Decided)),
-            (Cosign, Decide, None),
-            (Cosign, Return, None),
-            (Cosign, Reopen, Some(Resubmitted)),
+            (Status::Cosign, Transition::Cosign, Some(Decided)),
+            (Status::Cosign, Decide, None),
+            (Status::Cosign, Return, None),
+            (Status::Cosign, Reopen, Some(Resubmitted)),
             (Decided, Reopen, Some(Resubmitted)),
             (Submitted, Reopen, None),
-            (Decided, Cosign, None),
+            (Decided, Transition::Cosign, None),
         ];
         for (from, t, to) in table {
             assert_eq!(from.after(t), to, "{from:?} --{t:?}-->");
@@ -209,7 +209,7 @@ mod tests {
 
     #[test]
     fn only_drafts_and_returned_cases_are_editable_and_drafts_are_private() {
-        for s in [Draft, Submitted, Returned, Resubmitted, Cosign, Decided] {
+        for s in [Draft, Submitted, Returned, Resubmitted, Status::Cosign, Decided] {
             assert_eq!(s.is_editable(), matches!(s, Draft | Returned));
             assert_eq!(s.is_visible_to_reviewers(), s != Draft);
             assert_eq!(Status::parse(s.code()), Some(s));
