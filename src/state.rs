@@ -6,10 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use uuid::Uuid;
-
 use crate::db::cases::{DashboardFigure, Scope};
-use crate::db::users::User;
 
 use anyhow::Context as _;
 use sqlx::PgPool;
@@ -117,11 +114,10 @@ impl Default for RuntimeConfig {
     }
 }
 
-/// How long a signed-in user's row, or a dashboard's figures, are reused before being
-/// read again. Sessions themselves are always read from the database, so signing out
-/// takes effect at once; a changed role or a disabled account within this time.
-pub const SHORT_CACHE: Duration = Duration::from_secs(2);
-/// Dashboard figures are aggregates; a few seconds' delay is invisible to reviewers.
+/// How long a dashboard's figures are reused before being read again. They are
+/// aggregates; a few seconds' delay is invisible to reviewers. (The signed-in user's
+/// row is read from the database on every request, with the session, so signing out,
+/// a disabled account or a changed role take effect at once on every app server.)
 pub const DASHBOARD_CACHE: Duration = Duration::from_secs(10);
 
 /// A small time-limited cache shared by the request handlers of one app server.
@@ -168,7 +164,6 @@ struct Inner {
     storage: crate::storage::Storage,
     /// The installation's key for visitors' CSRF tokens, shared by every app server.
     csrf_key: Vec<u8>,
-    users: TtlCache<Uuid, Option<User>>,
     dashboards: TtlCache<String, Arc<Vec<DashboardFigure>>>,
     /// The active rulebook and the activation it was loaded at. An administrator may
     /// activate another version on any app server, so the activation is checked before use.
@@ -225,7 +220,6 @@ impl AppState {
                 config,
                 storage,
                 csrf_key,
-                users: TtlCache::new(SHORT_CACHE),
                 dashboards: TtlCache::new(DASHBOARD_CACHE),
                 // Filled by `load_active` below: the active version may be another one.
                 active: RwLock::new((i64::MIN, rulebook)),
@@ -253,21 +247,6 @@ impl AppState {
     /// The key of visitors' CSRF tokens.
     pub fn csrf_key(&self) -> &[u8] {
         &self.inner.csrf_key
-    }
-
-    /// A signed-in user's row, reused for a moment to spare a query per request.
-    pub async fn user(&self, id: Uuid) -> sqlx::Result<Option<User>> {
-        if let Some(user) = self.inner.users.get(&id) {
-            return Ok(user);
-        }
-        let user = db::users::by_id(self.pool(), id).await?;
-        self.inner.users.put(id, user.clone());
-        Ok(user)
-    }
-
-    /// Forgets cached users, after a change to accounts made on this server.
-    pub fn forget_users(&self) {
-        self.inner.users.clear();
     }
 
     /// The dashboard's figures for a scope, recomputed at most every few seconds.

@@ -367,6 +367,36 @@ async fn every_route_answers_every_role_as_the_access_rules_say() {
             [SignIn, Forbidden, Forbidden, Allowed, Forbidden],
         ),
         (
+            "POST",
+            format!("{s}/requests/answer"),
+            vec![("request", "not-a-uuid"), ("answer", "")],
+            [SignIn, Allowed, NotFound, Forbidden, Forbidden],
+        ),
+        (
+            "POST",
+            format!("{s}/decision/confirm"),
+            vec![("outcome", "")],
+            [SignIn, Forbidden, Forbidden, Allowed, Forbidden],
+        ),
+        (
+            "POST",
+            format!("{s}/reopen"),
+            vec![("reason", "")],
+            [SignIn, Forbidden, Forbidden, Allowed, Forbidden],
+        ),
+        (
+            "POST",
+            format!("{s}/cosign"),
+            vec![],
+            [SignIn, Forbidden, Forbidden, Allowed, Forbidden],
+        ),
+        (
+            "POST",
+            format!("{s}/assign"),
+            vec![("to", "me")],
+            [SignIn, Forbidden, Forbidden, Allowed, Forbidden],
+        ),
+        (
             "GET",
             "/review".into(),
             vec![],

@@ -12,6 +12,7 @@ pub mod mitigations;
 pub mod outbox;
 pub mod projects;
 pub mod register;
+pub mod requests;
 pub mod review;
 pub mod rulebooks;
 pub mod screening;

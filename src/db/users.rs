@@ -24,6 +24,8 @@ pub struct User {
     /// epoch it signed in at.
     pub session_epoch: i32,
     pub created_at: OffsetDateTime,
+    /// A reviewer who may assign cases to other reviewers.
+    pub lead_reviewer: bool,
     /// The installation's two-factor requirement, read with the user to save a round trip.
     pub totp_required: bool,
 }
@@ -42,7 +44,7 @@ pub struct Institution {
 }
 
 const USER_COLUMNS: &str = "u.id, u.email, u.display_name, u.role, u.institution_id, i.name AS institution_name, \
-     u.password_hash, u.totp_secret, u.totp_enabled, u.totp_last_step, u.disabled, u.session_epoch, u.created_at, \
+     u.password_hash, u.totp_secret, u.totp_enabled, u.totp_last_step, u.disabled, u.session_epoch, u.created_at, u.lead_reviewer, \
      coalesce((SELECT (value #>> '{}')::boolean FROM settings WHERE key = 'require_totp'), false) AS totp_required";
 
 pub async fn by_id(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<User>> {
@@ -102,9 +104,10 @@ pub async fn update_account(
     role: Role,
     institution_id: Option<Uuid>,
     disabled: bool,
+    lead_reviewer: bool,
 ) -> sqlx::Result<bool> {
     let done = sqlx::query(
-        "UPDATE users SET role = $2, institution_id = $3, disabled = $4,
+        "UPDATE users SET role = $2, institution_id = $3, disabled = $4, lead_reviewer = $5 AND $2 = 'reviewer',
                 session_epoch = session_epoch + CASE WHEN $4 AND NOT disabled THEN 1 ELSE 0 END
          WHERE id = $1",
     )
@@ -112,6 +115,7 @@ pub async fn update_account(
     .bind(role)
     .bind(institution_id)
     .bind(disabled)
+    .bind(lead_reviewer)
     .execute(&mut **tx)
     .await?;
     Ok(done.rows_affected() == 1)

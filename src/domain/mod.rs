@@ -10,6 +10,8 @@ pub mod lifecycle;
 pub mod memo;
 pub mod mitigation;
 pub mod project;
+pub mod reference;
 pub mod rulebook;
+pub mod search;
 pub mod text;
 pub mod verdict;

@@ -10,6 +10,7 @@ mod bench;
 pub mod case;
 mod cases;
 mod dashboard;
+mod decide;
 pub mod extract;
 mod forms;
 mod health;
@@ -18,8 +19,10 @@ mod layout;
 pub mod mitigations;
 mod outbox;
 mod projects;
+mod queue;
 mod register;
 mod register_admin;
+mod requests;
 mod rulebooks;
 mod screening;
 pub mod security;
@@ -75,6 +78,9 @@ pub fn app(state: AppState) -> Router {
         .merge(admin::router())
         .merge(wizard::router())
         .merge(case::router())
+        .merge(decide::router())
+        .merge(requests::router())
+        .merge(queue::router())
         .merge(cases::router())
         .merge(dashboard::router())
         .merge(register::router())

@@ -182,7 +182,11 @@ async fn refusal_actor(state: &AppState, session: Option<&Session>, address: Str
         None => None,
     };
     let email = match id {
-        Some(id) => state.user(id).await.ok().flatten().map(|u| u.email),
+        Some(id) => crate::db::users::by_id(state.pool(), id)
+            .await
+            .ok()
+            .flatten()
+            .map(|u| u.email),
         None => None,
     };
     Actor { id, email, address }

@@ -740,6 +740,30 @@ impl Client {
             .await
     }
 
+    /// Answers every open request for more information of a returned case, as its
+    /// officer does on the case page.
+    pub async fn answer_requests(&self, assessment_id: &str) {
+        let open: Vec<Uuid> = sqlx::query_scalar(
+            "SELECT id FROM returns WHERE assessment_id = $1::uuid AND answered_at IS NULL ORDER BY returned_at",
+        )
+        .bind(assessment_id)
+        .fetch_all(&self.pool)
+        .await
+        .expect("open requests");
+        for request in open {
+            let r = self
+                .post_form(
+                    &format!("/assessments/{assessment_id}/requests/answer"),
+                    &[
+                        ("request", &request.to_string()),
+                        ("answer", "Done: see the changed answers."),
+                    ],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        }
+    }
+
     /// Submits an assessment from its review page.
     pub async fn submit(&self, assessment_id: &str) -> TestResponse {
         let version = self.lock_version(assessment_id).await;
