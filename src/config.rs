@@ -139,7 +139,7 @@ pub struct DatabaseArgs {
     /// `10.0.0.0/8`, comma-separated), skipped in X-Forwarded-For.
     #[arg(long, env = "TRUSTED_PROXIES", global = true, value_delimiter = ',')]
     pub trusted_proxies: Vec<crate::web::session::Network>,
-    /// Mount /bench/baseline, the benchmark's reference route.
+    /// Mount /bench/baseline and /bench/signed-in, the benchmark's reference routes.
     #[arg(
         long,
         env = "TRIAGE_BENCH_ROUTES",

@@ -2,6 +2,7 @@
 //! exports, the partner page and the comparison of cases.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use askama::Template;
 use axum::Router;
@@ -79,6 +80,16 @@ pub fn scope(s: &Signed) -> AppResult<Scope> {
 
 impl CaseQuery {
     /// Valid filters, and a message for each one that is not (it is then ignored).
+    /// The register the partner filter screens against: checked for a newer import only
+    /// when the list is filtered by partner (no other filter reads it).
+    async fn register(&self, state: &AppState) -> sqlx::Result<Arc<Register>> {
+        if self.partner.trim().is_empty() {
+            Ok(state.register_now())
+        } else {
+            state.register().await
+        }
+    }
+
     pub fn filters(&self, state: &AppState, register: &Register) -> (Filters, Vec<FieldError>) {
         let rulebook = state.rulebook_now();
         let mut errors = Vec::new();
@@ -275,7 +286,7 @@ async fn cases_get(
     Query(query): Query<CaseQuery>,
 ) -> AppResult<Response> {
     let scope = scope(&s)?;
-    let register = state.register().await?;
+    let register = query.register(&state).await?;
     let (filters, errors) = query.filters(&state, &register);
     let sort = Sort::parse(&query.sort);
     let cursor = query.cursor(sort);
@@ -338,7 +349,7 @@ async fn export_rows(
     format: &str,
 ) -> AppResult<Vec<CaseRow>> {
     let scope = scope(s)?;
-    let register = state.register().await?;
+    let register = query.register(state).await?;
     let (filters, errors) = query.filters(state, &register);
     if let Some(e) = errors.first() {
         return Err(AppError::BadRequest(format!(
