@@ -7,6 +7,9 @@ pub mod cases;
 pub mod codes;
 pub mod demo;
 pub mod embedded;
+pub mod identity;
+pub mod institutions;
+pub mod invitations;
 pub mod outbox;
 pub mod projects;
 pub mod register;
@@ -14,6 +17,7 @@ pub mod review;
 pub mod rulebooks;
 pub mod screening;
 pub mod sessions;
+pub mod tokens;
 pub mod users;
 
 /// The migrations under `migrations/`, compiled into the binary.

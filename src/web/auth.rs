@@ -38,6 +38,8 @@ struct NextQuery {
     next: String,
     signed_out: Option<String>,
     expired: Option<String>,
+    /// A confirmation from the password or invitation pages.
+    notice: Option<String>,
 }
 
 /// Only local paths, so the sign-in page cannot send anyone elsewhere: one leading
@@ -79,7 +81,9 @@ async fn login_get(
     } else if q.expired.is_some() {
         Some("half_signed_in_expired")
     } else {
-        None
+        q.notice
+            .as_deref()
+            .filter(|n| ["password_reset", "sso_signed_out"].contains(n))
     };
     ok(&LoginPage {
         layout: Layout::new(&state, &ctx, "Sign in", "login")
@@ -184,6 +188,9 @@ async fn failed(state: &AppState, ctx: &Ctx, email: &str, reason: &str) -> AppRe
     Ok(())
 }
 
+/// What an account of a deactivated institution is told at sign-in.
+pub const INSTITUTION_INACTIVE: &str = "Your institution's access to triage has been deactivated, so this account cannot sign in. Ask an administrator of triage.";
+
 const WRONG: &str = "The email address or the password is not right.";
 
 async fn login_post(
@@ -214,6 +221,13 @@ async fn login_post(
     )
     .await;
     let user = match user {
+        Some(u) if password_ok && !u.disabled && !u.institution_active => {
+            failed(&state, &ctx, &email, "institution deactivated").await?;
+            return render(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &page(INSTITUTION_INACTIVE.into()),
+            );
+        }
         Some(u) if password_ok && !u.disabled => u,
         Some(u) if password_ok && u.disabled => {
             failed(&state, &ctx, &email, "account disabled").await?;

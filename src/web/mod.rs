@@ -2,6 +2,7 @@
 
 mod account;
 mod admin;
+mod admin_accounts;
 mod api;
 mod assets;
 mod auth;
@@ -13,8 +14,11 @@ pub mod extract;
 mod forms;
 mod health;
 mod home;
+mod institutions_admin;
+mod invitations;
 mod layout;
 mod outbox;
+mod password_reset;
 mod projects;
 mod register;
 mod register_admin;
@@ -22,6 +26,8 @@ mod rulebooks;
 mod screening;
 pub mod security;
 pub mod session;
+pub mod setup;
+mod sso;
 mod wizard;
 
 use axum::Router;
@@ -69,8 +75,14 @@ pub fn app(state: AppState) -> Router {
         .merge(home::router())
         .merge(projects::router())
         .merge(auth::router())
+        .merge(setup::router())
+        .merge(sso::router())
+        .merge(institutions_admin::router())
+        .merge(invitations::router())
+        .merge(password_reset::router())
         .merge(account::router())
         .merge(admin::router())
+        .merge(admin_accounts::router())
         .merge(wizard::router())
         .merge(case::router())
         .merge(cases::router())
