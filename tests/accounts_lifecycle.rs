@@ -130,7 +130,7 @@ async fn the_setup_link_creates_the_first_administrator_once_and_then_is_gone() 
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
     assert_eq!(done.location(), "/admin?notice=setup_done");
     // Signed in as the new administrator.
-    let admin_page = visitor.get("/admin").await;
+    let admin_page = visitor.get(done.location()).await;
     assert_eq!(admin_page.status, StatusCode::OK);
     admin_page.assert_contains("Setup finished");
     let role: String = sqlx::query_scalar("SELECT role FROM users WHERE email = 'ada@example.org'")
