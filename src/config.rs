@@ -119,6 +119,12 @@ pub struct DatabaseArgs {
     /// Where the embedded PostgreSQL keeps its files.
     #[arg(long, env = "TRIAGE_DATA_DIR", global = true, default_value = "data")]
     pub data_dir: PathBuf,
+    /// Where attached files are kept (a folder); default: `attachments` in the data directory.
+    #[arg(long, env = "TRIAGE_ATTACHMENT_DIR", global = true)]
+    pub attachment_dir: Option<PathBuf>,
+    /// The largest attached file accepted, in MiB.
+    #[arg(long, env = "TRIAGE_ATTACHMENT_MAX_MB", global = true, default_value_t = 25, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub attachment_max_mb: u64,
     /// A rulebook file to use instead of the built-in one.
     #[arg(long, env = "TRIAGE_RULEBOOK", global = true)]
     pub rulebook: Option<PathBuf>,

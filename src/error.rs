@@ -56,6 +56,9 @@ pub const UNAVAILABLE_TITLE: &str = "Busy, try again";
 pub const UNAVAILABLE_MESSAGE: &str = "The database did not answer in time. Nothing was saved: \
      go back and send the page again in a few seconds. If it keeps happening, tell your administrator.";
 
+/// SQLSTATE of the database's refusal to resubmit a case with an unanswered request.
+pub const UNANSWERED_REQUEST: &str = "TR001";
+
 /// A rendered error page with a status (used for responses made outside handlers too).
 pub fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
     let page = ErrorPage {
@@ -117,6 +120,21 @@ impl IntoResponse for AppError {
                 StatusCode::SERVICE_UNAVAILABLE,
                 UNAVAILABLE_TITLE,
                 UNAVAILABLE_MESSAGE,
+            );
+        }
+        // The database refuses to resubmit a case while a request is unanswered.
+        if self
+            .database_error()
+            .and_then(|e| e.as_database_error())
+            .and_then(|e| e.code())
+            .is_some_and(|c| c == UNANSWERED_REQUEST)
+        {
+            return error_page(
+                StatusCode::CONFLICT,
+                "A request is still unanswered",
+                "A reviewer asked for more information and the request has no answer yet. \
+                 Answer every request on the case page (\"Requests for more information\"), \
+                 then submit again. Nothing was submitted.",
             );
         }
         let (status, title, message) = match &self {

@@ -13,6 +13,7 @@ pub mod screening;
 pub mod services;
 pub mod simulation;
 pub mod state;
+pub mod storage;
 pub mod web;
 
 pub use state::AppState;

@@ -80,6 +80,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .unwrap_or_else(|| format!("http://{}", cli.bind)),
             digest_hour: args.mail_digest_hour,
         },
+        attachments: triage::state::AttachmentSettings {
+            dir: args
+                .attachment_dir
+                .clone()
+                .unwrap_or_else(|| args.data_dir.join("attachments")),
+            max_bytes: args.attachment_max_mb * 1024 * 1024,
+        },
         ..RuntimeConfig::default()
     };
     let timing = Timing {

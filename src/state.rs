@@ -6,10 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use uuid::Uuid;
-
 use crate::db::cases::{DashboardFigure, Scope};
-use crate::db::users::User;
 
 use anyhow::Context as _;
 use sqlx::PgPool;
@@ -74,6 +71,26 @@ pub struct RuntimeConfig {
     pub bench_routes: bool,
     /// How mail is sent, and the address links in mail point to.
     pub mail: crate::mail::MailSettings,
+    /// Where attached files are stored, and how large they may be.
+    pub attachments: AttachmentSettings,
+}
+
+/// The attachment store's settings.
+#[derive(Debug, Clone)]
+pub struct AttachmentSettings {
+    /// The folder of the local store.
+    pub dir: std::path::PathBuf,
+    /// The largest file accepted, in bytes.
+    pub max_bytes: u64,
+}
+
+impl Default for AttachmentSettings {
+    fn default() -> Self {
+        AttachmentSettings {
+            dir: std::path::PathBuf::from("data/attachments"),
+            max_bytes: 25 * 1024 * 1024,
+        }
+    }
 }
 
 impl Default for RuntimeConfig {
@@ -92,15 +109,15 @@ impl Default for RuntimeConfig {
             max_failures_per_address: 20,
             bench_routes: false,
             mail: crate::mail::MailSettings::default(),
+            attachments: AttachmentSettings::default(),
         }
     }
 }
 
-/// How long a signed-in user's row, or a dashboard's figures, are reused before being
-/// read again. Sessions themselves are always read from the database, so signing out
-/// takes effect at once; a changed role or a disabled account within this time.
-pub const SHORT_CACHE: Duration = Duration::from_secs(2);
-/// Dashboard figures are aggregates; a few seconds' delay is invisible to reviewers.
+/// How long a dashboard's figures are reused before being read again. They are
+/// aggregates; a few seconds' delay is invisible to reviewers. (The signed-in user's
+/// row is read from the database on every request, with the session, so signing out,
+/// a disabled account or a changed role take effect at once on every app server.)
 pub const DASHBOARD_CACHE: Duration = Duration::from_secs(10);
 
 /// A small time-limited cache shared by the request handlers of one app server.
@@ -143,9 +160,10 @@ impl<K: std::hash::Hash + Eq + Clone, V: Clone> TtlCache<K, V> {
 struct Inner {
     pool: PgPool,
     config: RuntimeConfig,
+    /// Attached files' bytes.
+    storage: crate::storage::Storage,
     /// The installation's key for visitors' CSRF tokens, shared by every app server.
     csrf_key: Vec<u8>,
-    users: TtlCache<Uuid, Option<User>>,
     dashboards: TtlCache<String, Arc<Vec<DashboardFigure>>>,
     /// The active rulebook and the activation it was loaded at. An administrator may
     /// activate another version on any app server, so the activation is checked before use.
@@ -194,6 +212,9 @@ impl AppState {
         let (activation, csrf_key) = prepared?;
         let revision = db::register::revision(&pool).await?;
         let register = Register::new(db::register::load_all(&pool).await?);
+        let storage =
+            crate::storage::Storage::local(&config.attachments.dir, config.attachments.max_bytes)
+                .context("opening the attachment store")?;
         let rulebook = Arc::new(rulebook);
         let rulebooks = HashMap::from([(rulebook.version().to_owned(), rulebook.clone())]);
         let setup_pending = !db::users::admin_exists(&pool).await?;
@@ -201,8 +222,8 @@ impl AppState {
             inner: Arc::new(Inner {
                 pool,
                 config,
+                storage,
                 csrf_key,
-                users: TtlCache::new(SHORT_CACHE),
                 dashboards: TtlCache::new(DASHBOARD_CACHE),
                 // Filled by `load_active` below: the active version may be another one.
                 active: RwLock::new((i64::MIN, rulebook)),
@@ -223,19 +244,14 @@ impl AppState {
         &self.inner.config
     }
 
+    /// The attachment store.
+    pub fn storage(&self) -> &crate::storage::Storage {
+        &self.inner.storage
+    }
+
     /// The key of visitors' CSRF tokens.
     pub fn csrf_key(&self) -> &[u8] {
         &self.inner.csrf_key
-    }
-
-    /// A signed-in user's row, reused for a moment to spare a query per request.
-    pub async fn user(&self, id: Uuid) -> sqlx::Result<Option<User>> {
-        if let Some(user) = self.inner.users.get(&id) {
-            return Ok(user);
-        }
-        let user = db::users::by_id(self.pool(), id).await?;
-        self.inner.users.put(id, user.clone());
-        Ok(user)
     }
 
     /// Whether no administrator existed when last checked (see [`Self::recheck_setup`]).
@@ -259,11 +275,6 @@ impl AppState {
         self.inner
             .setup_pending
             .store(false, std::sync::atomic::Ordering::Relaxed);
-    }
-
-    /// Forgets cached users, after a change to accounts made on this server.
-    pub fn forget_users(&self) {
-        self.inner.users.clear();
     }
 
     /// The dashboard's figures for a scope, recomputed at most every few seconds.

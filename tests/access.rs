@@ -191,6 +191,22 @@ async fn every_route_answers_every_role_as_the_access_rules_say() {
         .await
         .expect("the mail");
     let mail_page = format!("/admin/outbox/{mail}");
+    // A file attached to the submitted case.
+    let r = app
+        .post_multipart(
+            &format!("/assessments/{submitted}/attachments"),
+            &[
+                ("target", None, "case"),
+                ("file", Some("list.csv"), "a,b\n1,2\n"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let attached: uuid::Uuid = sqlx::query_scalar("SELECT id FROM attachments LIMIT 1")
+        .fetch_one(&app.db.pool)
+        .await
+        .expect("the attachment");
+    let attachment_page = format!("/assessments/{submitted}/attachments/{attached}");
     let user_b_page = format!("/admin/users/{}", user_b.id);
     let institution_b = app.institution_b.to_string();
     let compare = format!("/compare?id={submitted}&id={second}");
@@ -348,6 +364,36 @@ async fn every_route_answers_every_role_as_the_access_rules_say() {
             "POST",
             format!("{s}/decision"),
             vec![("outcome", "")],
+            [SignIn, Forbidden, Forbidden, Allowed, Forbidden],
+        ),
+        (
+            "POST",
+            format!("{s}/requests/answer"),
+            vec![("request", "not-a-uuid"), ("answer", "")],
+            [SignIn, Allowed, NotFound, Forbidden, Forbidden],
+        ),
+        (
+            "POST",
+            format!("{s}/decision/confirm"),
+            vec![("outcome", "")],
+            [SignIn, Forbidden, Forbidden, Allowed, Forbidden],
+        ),
+        (
+            "POST",
+            format!("{s}/reopen"),
+            vec![("reason", "")],
+            [SignIn, Forbidden, Forbidden, Allowed, Forbidden],
+        ),
+        (
+            "POST",
+            format!("{s}/cosign"),
+            vec![],
+            [SignIn, Forbidden, Forbidden, Allowed, Forbidden],
+        ),
+        (
+            "POST",
+            format!("{s}/assign"),
+            vec![("to", "me")],
             [SignIn, Forbidden, Forbidden, Allowed, Forbidden],
         ),
         (
@@ -511,6 +557,54 @@ async fn every_route_answers_every_role_as_the_access_rules_say() {
             format!("{d}/report"),
             vec![],
             [SignIn, Allowed, NotFound, NotFound, NotFound],
+        ),
+        (
+            "GET",
+            format!("{s}/attachments"),
+            vec![],
+            [SignIn, Allowed, NotFound, Allowed, Forbidden],
+        ),
+        (
+            "GET",
+            format!("{d}/attachments"),
+            vec![],
+            [SignIn, Allowed, NotFound, NotFound, Forbidden],
+        ),
+        (
+            "UPLOAD",
+            format!("{s}/attachments"),
+            vec![("target", "case"), ("file", "a,b\n1,2\n")],
+            [SignIn, Allowed, NotFound, Allowed, Forbidden],
+        ),
+        (
+            "UPLOAD",
+            format!("{d}/attachments"),
+            vec![("target", "case"), ("file", "a,b\n1,2\n")],
+            [SignIn, Allowed, NotFound, NotFound, Forbidden],
+        ),
+        (
+            "GET",
+            attachment_page.clone(),
+            vec![],
+            [SignIn, Allowed, NotFound, Allowed, Forbidden],
+        ),
+        (
+            "GET",
+            format!("{s}/mitigations"),
+            vec![],
+            [SignIn, Allowed, NotFound, Allowed, Forbidden],
+        ),
+        (
+            "POST",
+            format!("{s}/mitigations"),
+            vec![("_stamp", "x")],
+            [SignIn, Allowed, NotFound, Forbidden, Forbidden],
+        ),
+        (
+            "GET",
+            format!("{d}/attachments/{attached}"),
+            vec![],
+            [SignIn, NotFound, NotFound, NotFound, Forbidden],
         ),
         (
             "GET",

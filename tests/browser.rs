@@ -636,6 +636,18 @@ async fn every_page_type_passes_axe_core_at_wcag_2_1_aa() {
     .await
     .expect("upload");
 
+    // A file attached to the officer's decided case (the list shows its record).
+    sqlx::query(
+        "INSERT INTO attachments (id, assessment_id, target, file_name, media_type, size_bytes, sha256, storage_key, note, uploaded_by)
+         VALUES ($1, $2, 'case', 'export-check.pdf', 'application/pdf', 1200, repeat('ab', 32), 'cases/axe/1', 'Signed by the export-control officer', $3)",
+    )
+    .bind(uuid::Uuid::new_v4())
+    .bind(own_case)
+    .bind(user)
+    .execute(pool)
+    .await
+    .expect("an attachment");
+
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -664,6 +676,8 @@ async fn every_page_type_passes_axe_core_at_wcag_2_1_aa() {
         format!("/assessments/{draft}"),
         format!("/assessments/{own_case}"),
         format!("/assessments/{own_case}/report"),
+        format!("/assessments/{own_case}/attachments"),
+        format!("/assessments/{own_case}/mitigations"),
         "/cases".into(),
         "/cases?verdict=purple".into(),
         "/dashboard".into(),

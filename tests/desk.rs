@@ -233,6 +233,69 @@ async fn full_text_search_and_every_filter_narrow_the_list() {
 }
 
 #[tokio::test]
+async fn chinese_substrings_are_found_without_spaces_between_words() {
+    let app = seeded(120).await;
+    let reviewer = demo_reviewer(&app).await;
+    // Five submitted cases name their partner in Chinese script, four of them Tsinghua.
+    for (n, name) in [
+        (0, "清华大学"),
+        (1, "清华大学物理系"),
+        (2, "北京清华大学深圳研究生院"),
+        (3, "清华大学 化学系"),
+        (4, "北京大学"),
+    ] {
+        sqlx::query(
+            "UPDATE assessments SET partner_name = $1 WHERE id = (
+                SELECT id FROM assessments WHERE status <> 'draft' ORDER BY id OFFSET $2 LIMIT 1)",
+        )
+        .bind(name)
+        .bind(n as i64)
+        .execute(&app.db.pool)
+        .await
+        .expect("partner");
+    }
+    // What the search must find: every submitted case whose indexed text holds each
+    // typed term as a substring.
+    let holding = |terms: &[&str]| {
+        let mut sql = "SELECT count(*) FROM assessments a JOIN projects p ON p.id = a.project_id
+            WHERE a.status <> 'draft'"
+            .to_owned();
+        for t in terms {
+            sql.push_str(&format!(
+                " AND concat_ws(' ', p.title, p.acronym, a.partner_name, a.register_entry, p.summary,
+                    p.lead_researcher, a.answers ->> 'benefit_notes') LIKE '%{t}%'"
+            ));
+        }
+        sql
+    };
+    for (query, terms, at_least) in [
+        ("清华", vec!["清华"], 4),
+        ("清华大学", vec!["清华大学"], 4),
+        ("华大", vec!["华大"], 4),
+        ("物理", vec!["物理"], 1),
+        ("北京", vec!["北京"], 2),
+        ("\"北京大学\"", vec!["北京大学"], 1),
+        ("清华 物理", vec!["清华", "物理"], 1),
+        ("大学", vec!["大学"], 5),
+        ("京清", vec!["京清"], 1),
+        ("清", vec!["清"], 4),
+        ("华清", vec!["华清"], 0),
+    ] {
+        let n = scalar(&app, &holding(&terms)).await;
+        assert!(n >= at_least, "{query}: {n} cases hold it");
+        let page = reviewer
+            .get(&format!("/cases?q={}", urlencode(query)))
+            .await;
+        assert_eq!(page.status, StatusCode::OK, "{query}");
+        page.assert_contains(&format!("<caption>{n} case"));
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    serde_urlencoded::to_string([("q", s)]).expect("encodes")[2..].to_owned()
+}
+
+#[tokio::test]
 async fn officers_list_and_export_only_their_institution_and_every_export_is_audited() {
     let app = seeded(200).await;
     let officer = app.anonymous();

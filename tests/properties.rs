@@ -254,6 +254,22 @@ async fn every_form_survives_arbitrary_input() {
     );
     run("POST acknowledge", &["note"], post(&reviewer, &event));
     run(
+        "POST mitigations",
+        &[
+            "_stamp",
+            "status_export_control_check",
+            "note_export_control_check",
+            "owner_export_control_check",
+            "due_export_control_check",
+        ],
+        post(&app, &format!("{case}/mitigations")),
+    );
+    run(
+        "UPLOAD attachment",
+        &["target", "note", "file"],
+        upload(&app, &format!("{case}/attachments")),
+    );
+    run(
         "POST /account/password",
         &["current", "new_password", "confirm"],
         post(&app, "/account/password"),

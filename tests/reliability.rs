@@ -147,6 +147,7 @@ async fn a_decision_made_from_a_stale_page_is_refused_with_409() {
         &[("area", "quantum"), ("sub_area", "quantum_sensing")],
     )
     .await;
+    app.answer_requests(&case).await;
     assert_eq!(app.submit(&case).await.status, StatusCode::SEE_OTHER);
     // Reviewer 1 presses Endorse on the old page.
     let r = reviewer1
@@ -165,7 +166,7 @@ async fn a_decision_made_from_a_stale_page_is_refused_with_409() {
     let fresh = app.lock_version(&case).await;
     let r = reviewer1
         .post_form(
-            &format!("/assessments/{case}/decision"),
+            &format!("/assessments/{case}/decision/confirm"),
             &[("_version", &fresh), ("outcome", "endorse")],
         )
         .await;

@@ -113,7 +113,7 @@ async fn a_case_decided_under_revision_1_keeps_its_verdict_and_says_what_revisio
     assert_eq!(app.submit(&id).await.status, StatusCode::SEE_OTHER);
     let (_, reviewer) = app.signed_in("reviewer", None).await;
     let r = reviewer
-        .review(&id, "decision", &[("outcome", "endorse")])
+        .review(&id, "decision/confirm", &[("outcome", "endorse")])
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
 

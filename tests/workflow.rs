@@ -81,6 +81,10 @@ async fn a_case_goes_from_draft_to_decision_with_every_step_on_the_record() {
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    // Not before the request is answered.
+    assert_eq!(app.submit(&id).await.status, StatusCode::CONFLICT);
+    assert_eq!(status(&app, &id).await, "returned");
+    app.answer_requests(&id).await;
     assert_eq!(app.submit(&id).await.status, StatusCode::SEE_OTHER);
     assert_eq!(status(&app, &id).await, "resubmitted");
 
@@ -110,7 +114,7 @@ async fn a_case_goes_from_draft_to_decision_with_every_step_on_the_record() {
     let r = reviewer
         .review(
             &id,
-            "decision",
+            "decision/confirm",
             &[
                 ("outcome", "override"),
                 ("final_verdict", "red"),
@@ -158,6 +162,7 @@ async fn a_case_goes_from_draft_to_decision_with_every_step_on_the_record() {
             "assessment.create",
             "assessment.submit",
             "case.return",
+            "case.request_answer",
             "assessment.resubmit",
             "case.decide"
         ]
@@ -198,9 +203,10 @@ async fn transitions_the_life_cycle_does_not_allow_are_refused_and_change_nothin
     assert_eq!(r.status, StatusCode::CONFLICT);
 
     // Decided: final.
+    app.answer_requests(&id).await;
     app.submit(&id).await;
     let r = reviewer
-        .review(&id, "decision", &[("outcome", "endorse")])
+        .review(&id, "decision/confirm", &[("outcome", "endorse")])
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     for (path, fields) in [
@@ -248,7 +254,7 @@ async fn an_override_must_differ_from_the_computed_verdict_and_an_endorsement_ne
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     let r = reviewer
-        .review(&id, "decision", &[("outcome", "endorse")])
+        .review(&id, "decision/confirm", &[("outcome", "endorse")])
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     app.get(&format!("/assessments/{id}"))

@@ -14,6 +14,8 @@ use crate::domain::verdict::{Evaluation, screening_key};
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Assessment {
     pub id: Uuid,
+    /// The human reference, `TRI-2026-0042`.
+    pub reference: String,
     pub project_id: Uuid,
     pub status: Status,
     pub answers: Json<Answers>,
@@ -76,7 +78,7 @@ impl Saved<'_> {
     }
 }
 
-const COLUMNS: &str = "id, project_id, status, answers, current_step, rulebook_version, evaluation, \
+const COLUMNS: &str = "id, reference, project_id, status, answers, current_step, rulebook_version, evaluation, \
                        lock_version, created_at, updated_at, submitted_at, submitted_by, final_verdict, \
                        screening_changed";
 

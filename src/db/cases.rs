@@ -83,6 +83,8 @@ pub struct PartnerFilter {
 #[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
 pub struct CaseRow {
     pub id: Uuid,
+    /// The human reference, `TRI-2026-0042`.
+    pub reference: String,
     pub project_id: Uuid,
     pub title: String,
     pub institution: Option<String>,
@@ -107,7 +109,7 @@ pub struct CaseRow {
 /// Counts stop here: past it the list says "more than".
 pub const COUNT_CAP: i64 = 5_000;
 
-const SELECT: &str = "SELECT a.id, a.project_id, coalesce(a.title, '') AS title, i.name AS institution, a.partner_name,
+const SELECT: &str = "SELECT a.id, a.reference, a.project_id, coalesce(a.title, '') AS title, i.name AS institution, a.partner_name,
         a.register_entry, a.register_entry_id, a.screening_changed, ar.name AS area, sa.name AS sub_area, a.status, a.verdict, a.final_verdict,
         a.submitted_at, a.updated_at";
 
@@ -130,9 +132,17 @@ fn push_scope(q: &mut QueryBuilder<'_, Postgres>, scope: Scope) {
 
 fn push_filters<'a>(q: &mut QueryBuilder<'a, Postgres>, f: &'a Filters) {
     if let Some(text) = &f.text {
-        q.push(" AND a.search @@ websearch_to_tsquery('simple', ")
-            .push_bind(text)
-            .push(")");
+        // A reference finds its case; any other text searches the words.
+        match crate::domain::reference::parse(text) {
+            Some(reference) => {
+                q.push(" AND a.reference = ").push_bind(reference);
+            }
+            None => {
+                q.push(" AND a.search @@ websearch_to_tsquery('simple', ")
+                    .push_bind(crate::domain::search::search_query(text))
+                    .push(")");
+            }
+        }
     }
     let eq = |q: &mut QueryBuilder<'a, Postgres>, column: &str, value: &'a Option<String>| {
         if let Some(v) = value {

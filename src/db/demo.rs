@@ -106,12 +106,15 @@ pub async fn insert_case(tx: &mut Transaction<'_, Postgres>, c: &DemoCase) -> sq
         .await?;
     }
     if let (Some(message), Some(first)) = (&c.return_message, c.submissions.first()) {
-        sqlx::query("INSERT INTO returns (id, assessment_id, returned_by, message, returned_at) VALUES ($1, $2, $3, $4, $5)")
+        // A request of a case that was resubmitted since counts as answered then.
+        let answered = (c.status != "returned").then_some(last).flatten();
+        sqlx::query("INSERT INTO returns (id, assessment_id, returned_by, message, returned_at, answered_at) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(Uuid::new_v4())
             .bind(id)
             .bind(c.reviewer_id)
             .bind(message)
             .bind(*first + time::Duration::days(3))
+            .bind(answered)
             .execute(&mut **tx)
             .await?;
     }

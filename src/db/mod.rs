@@ -2,6 +2,7 @@
 //! transaction; business rules stay in `domain`.
 
 pub mod assessments;
+pub mod attachments;
 pub mod audit;
 pub mod cases;
 pub mod codes;
@@ -10,9 +11,11 @@ pub mod embedded;
 pub mod identity;
 pub mod institutions;
 pub mod invitations;
+pub mod mitigations;
 pub mod outbox;
 pub mod projects;
 pub mod register;
+pub mod requests;
 pub mod review;
 pub mod rulebooks;
 pub mod screening;

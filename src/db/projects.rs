@@ -37,6 +37,7 @@ pub struct ProjectSummary {
     pub lead_researcher: String,
     pub updated_at: OffsetDateTime,
     pub assessment_id: Option<Uuid>,
+    pub reference: Option<String>,
     pub status: Option<Status>,
     pub verdict: Option<Colour>,
     pub partner_name: Option<String>,
@@ -89,7 +90,7 @@ pub async fn list(pool: &PgPool, institution_id: Uuid) -> sqlx::Result<Vec<Proje
     sqlx::query_as(
         "SELECT p.id, p.title, p.acronym, p.lead_researcher,
                 greatest(p.updated_at, a.updated_at) AS updated_at,
-                a.id AS assessment_id, a.status, a.verdict, a.partner_name, ar.name AS area_name,
+                a.id AS assessment_id, a.reference, a.status, a.verdict, a.partner_name, ar.name AS area_name,
                 a.evaluation
          FROM projects p
          LEFT JOIN LATERAL (

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::domain::account::Role;
 use crate::domain::answers::Answers;
-use crate::domain::lifecycle::Status;
+use crate::domain::lifecycle::{CosignPolicy, Status};
 use crate::domain::rulebook::Colour;
 use crate::domain::verdict::Evaluation;
 
@@ -82,12 +82,17 @@ pub async fn set_status(
     Ok(done.rows_affected() == 1)
 }
 
-/// A return: the reviewer's request for more information.
+/// A return: the reviewer's request for more information, with the question it is
+/// about (if any) and, once the officer answered, when.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Return {
+    pub id: Uuid,
     pub message: String,
+    pub question: Option<String>,
+    pub returned_by: Uuid,
     pub returned_by_name: String,
     pub returned_at: OffsetDateTime,
+    pub answered_at: Option<OffsetDateTime>,
 }
 
 pub async fn insert_return(
@@ -95,23 +100,28 @@ pub async fn insert_return(
     id: Uuid,
     by: Uuid,
     message: &str,
-) -> sqlx::Result<()> {
+    question: Option<&str>,
+) -> sqlx::Result<Uuid> {
+    let request = Uuid::new_v4();
     sqlx::query(
-        "INSERT INTO returns (id, assessment_id, returned_by, message) VALUES ($1, $2, $3, $4)",
+        "INSERT INTO returns (id, assessment_id, returned_by, message, question) VALUES ($1, $2, $3, $4, $5)",
     )
-    .bind(Uuid::new_v4())
+    .bind(request)
     .bind(id)
     .bind(by)
     .bind(message)
+    .bind(question)
     .execute(&mut **tx)
-    .await
-    .map(|_| ())
+    .await?;
+    Ok(request)
 }
 
 pub async fn returns(pool: &PgPool, id: Uuid) -> sqlx::Result<Vec<Return>> {
     sqlx::query_as(
-        "SELECT r.message, u.display_name AS returned_by_name, r.returned_at
-         FROM returns r JOIN users u ON u.id = r.returned_by WHERE r.assessment_id = $1 ORDER BY r.returned_at",
+        "SELECT r.id, r.message, r.question, r.returned_by, u.display_name AS returned_by_name,
+                r.returned_at, r.answered_at
+         FROM returns r JOIN users u ON u.id = r.returned_by WHERE r.assessment_id = $1
+         ORDER BY r.returned_at, r.id",
     )
     .bind(id)
     .fetch_all(pool)
@@ -165,8 +175,20 @@ pub struct Decision {
     pub final_verdict: Colour,
     pub justification: String,
     pub conditions: Vec<String>,
+    pub decided_by: Uuid,
     pub decided_by_name: String,
     pub decided_at: OffsetDateTime,
+    /// The decision lowers the verdict and waits for (or had) a second signature.
+    pub cosign_required: bool,
+    pub cosigned_by_name: Option<String>,
+    pub cosigned_at: Option<OffsetDateTime>,
+}
+
+impl Decision {
+    /// Waiting for the second reviewer: not in effect yet.
+    pub fn pending(&self) -> bool {
+        self.cosign_required && self.cosigned_at.is_none()
+    }
 }
 
 pub struct NewDecision<'a> {
@@ -175,6 +197,8 @@ pub struct NewDecision<'a> {
     pub final_verdict: Colour,
     pub justification: &'a str,
     pub conditions: &'a [String],
+    /// It takes effect only when a second reviewer co-signs.
+    pub cosign_required: bool,
 }
 
 pub async fn insert_decision(
@@ -184,8 +208,8 @@ pub async fn insert_decision(
     d: &NewDecision<'_>,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO decisions (assessment_id, decided_by, outcome, computed_verdict, final_verdict, justification, conditions)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO decisions (assessment_id, decided_by, outcome, computed_verdict, final_verdict, justification, conditions, cosign_required)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(id)
     .bind(by)
@@ -194,8 +218,12 @@ pub async fn insert_decision(
     .bind(d.final_verdict)
     .bind(d.justification)
     .bind(d.conditions)
+    .bind(d.cosign_required)
     .execute(&mut **tx)
     .await?;
+    if d.cosign_required {
+        return Ok(());
+    }
     sqlx::query("UPDATE assessments SET final_verdict = $2 WHERE id = $1")
         .bind(id)
         .bind(d.final_verdict)
@@ -207,8 +235,11 @@ pub async fn insert_decision(
 pub async fn decision(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<Decision>> {
     sqlx::query_as(
         "SELECT d.outcome, d.computed_verdict, d.final_verdict, d.justification, d.conditions,
-                u.display_name AS decided_by_name, d.decided_at
-         FROM decisions d JOIN users u ON u.id = d.decided_by WHERE d.assessment_id = $1",
+                d.decided_by, u.display_name AS decided_by_name, d.decided_at,
+                d.cosign_required, c.display_name AS cosigned_by_name, d.cosigned_at
+         FROM decisions d JOIN users u ON u.id = d.decided_by
+         LEFT JOIN users c ON c.id = d.cosigned_by
+         WHERE d.assessment_id = $1",
     )
     .bind(id)
     .fetch_optional(pool)
@@ -227,25 +258,256 @@ pub struct QueueItem {
     pub verdict: Colour,
     pub submitted_at: Option<OffsetDateTime>,
     pub screening_changed: bool,
+    /// Whole days since the last submission.
+    pub days_waiting: i32,
+    pub assigned_to: Option<Uuid>,
+    pub assigned_name: Option<String>,
 }
 
-/// Cases waiting for a decision, oldest first; or, with `screening_changed`, every
-/// submitted case whose screening changed and is not yet acknowledged.
-pub async fn queue(pool: &PgPool, screening_changed: bool) -> sqlx::Result<Vec<QueueItem>> {
-    sqlx::query_as(
+/// Whom the queue shows cases of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Assigned {
+    #[default]
+    Anyone,
+    Nobody,
+    To(Uuid),
+}
+
+/// The queue's filters, validated.
+#[derive(Debug, Clone, Default)]
+pub struct QueueFilter {
+    /// Cases whose screening changed instead of those awaiting a decision.
+    pub screening_changed: bool,
+    pub verdict: Option<Colour>,
+    pub area: Option<String>,
+    pub institution: Option<Uuid>,
+    /// One of the statuses awaiting a reviewer.
+    pub status: Option<Status>,
+    /// Waiting at least this many days.
+    pub min_days: Option<i32>,
+    pub assigned: Assigned,
+}
+
+pub const QUEUE_PAGE: i64 = 50;
+
+const QUEUE_WHERE: &str = "
+         WHERE CASE WHEN $1 THEN a.screening_changed AND a.status <> 'draft'
+                    ELSE a.status IN ('submitted', 'resubmitted', 'cosign') END
+           AND ($2::text IS NULL OR a.verdict = $2)
+           AND ($3::text IS NULL OR a.area_code = $3)
+           AND ($4::uuid IS NULL OR p.institution_id = $4)
+           AND ($5::text IS NULL OR a.status = $5)
+           AND ($6::int IS NULL OR a.submitted_at <= now() - make_interval(days => $6))
+           AND CASE $7 WHEN 'nobody' THEN a.assigned_to IS NULL
+                       WHEN 'to' THEN a.assigned_to = $8
+                       ELSE true END";
+
+fn assigned_bind(a: Assigned) -> (&'static str, Option<Uuid>) {
+    match a {
+        Assigned::Anyone => ("anyone", None),
+        Assigned::Nobody => ("nobody", None),
+        Assigned::To(u) => ("to", Some(u)),
+    }
+}
+
+/// One page of the queue (oldest first) and how many cases the filters match.
+pub async fn queue(
+    pool: &PgPool,
+    f: &QueueFilter,
+    page: i64,
+) -> sqlx::Result<(Vec<QueueItem>, i64)> {
+    let (kind, user) = assigned_bind(f.assigned);
+    let items = sqlx::query_as(&format!(
         "SELECT a.id, p.title, i.name AS institution_name, a.partner_name, ar.name AS area_name,
-                a.status, a.verdict, a.submitted_at, a.screening_changed
+                a.status, a.verdict, a.submitted_at, a.screening_changed,
+                coalesce(floor(extract(epoch FROM now() - a.submitted_at) / 86400), 0)::int AS days_waiting,
+                a.assigned_to, u.display_name AS assigned_name
          FROM assessments a
          JOIN projects p ON p.id = a.project_id
          LEFT JOIN institutions i ON i.id = p.institution_id
          LEFT JOIN areas ar ON ar.code = a.area_code
-         WHERE CASE WHEN $1 THEN a.screening_changed AND a.status <> 'draft'
-                    ELSE a.status IN ('submitted', 'resubmitted') END
-         ORDER BY a.submitted_at, a.id",
+         LEFT JOIN users u ON u.id = a.assigned_to
+         {QUEUE_WHERE}
+         ORDER BY a.submitted_at, a.id
+         LIMIT $9 OFFSET $10"
+    ))
+    .bind(f.screening_changed)
+    .bind(f.verdict)
+    .bind(&f.area)
+    .bind(f.institution)
+    .bind(f.status)
+    .bind(f.min_days)
+    .bind(kind)
+    .bind(user)
+    .bind(QUEUE_PAGE)
+    .bind(page.max(0) * QUEUE_PAGE)
+    .fetch_all(pool)
+    .await?;
+    let total = sqlx::query_scalar(&format!(
+        "SELECT count(*) FROM assessments a JOIN projects p ON p.id = a.project_id {QUEUE_WHERE}"
+    ))
+    .bind(f.screening_changed)
+    .bind(f.verdict)
+    .bind(&f.area)
+    .bind(f.institution)
+    .bind(f.status)
+    .bind(f.min_days)
+    .bind(kind)
+    .bind(user)
+    .fetch_one(pool)
+    .await?;
+    Ok((items, total))
+}
+
+/// Who a case is assigned to: their id and name.
+pub async fn assignment(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<(Uuid, String)>> {
+    sqlx::query_as(
+        "SELECT u.id, u.display_name FROM assessments a JOIN users u ON u.id = a.assigned_to WHERE a.id = $1",
     )
-    .bind(screening_changed)
+    .bind(id)
+    .fetch_optional(pool)
+    .await
+}
+
+/// A reviewer and how many cases awaiting review are assigned to them.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ReviewerLoad {
+    pub id: Uuid,
+    pub display_name: String,
+    pub lead_reviewer: bool,
+    pub assigned: i64,
+}
+
+/// Every active reviewer with the count of cases awaiting review assigned to them.
+pub async fn reviewer_loads(pool: &PgPool) -> sqlx::Result<Vec<ReviewerLoad>> {
+    sqlx::query_as(
+        "SELECT u.id, u.display_name, u.lead_reviewer, count(a.id) AS assigned
+         FROM users u
+         LEFT JOIN assessments a ON a.assigned_to = u.id AND a.status IN ('submitted', 'resubmitted', 'cosign')
+         WHERE u.role = 'reviewer' AND NOT u.disabled
+         GROUP BY u.id, u.display_name, u.lead_reviewer
+         ORDER BY u.display_name, u.id",
+    )
     .fetch_all(pool)
     .await
+}
+
+/// Assigns a case to a reviewer (or to nobody). The case's version does not move: an
+/// assignment changes nothing a decision rests on.
+pub async fn assign(
+    tx: &mut Transaction<'_, Postgres>,
+    id: Uuid,
+    to: Option<Uuid>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE assessments SET assigned_to = $2, assigned_at = CASE WHEN $2 IS NULL THEN NULL ELSE now() END WHERE id = $1",
+    )
+    .bind(id)
+    .bind(to)
+    .execute(&mut **tx)
+    .await
+    .map(|_| ())
+}
+
+/// The second reviewer co-signs a pending decision: it takes effect.
+pub async fn cosign(tx: &mut Transaction<'_, Postgres>, id: Uuid, by: Uuid) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE decisions SET cosigned_by = $2, cosigned_at = now()
+         WHERE assessment_id = $1 AND cosign_required AND cosigned_at IS NULL AND decided_by <> $2",
+    )
+    .bind(id)
+    .bind(by)
+    .execute(&mut **tx)
+    .await?;
+    if done.rows_affected() != 1 {
+        return Ok(false);
+    }
+    sqlx::query(
+        "UPDATE assessments SET final_verdict = (SELECT final_verdict FROM decisions WHERE assessment_id = $1) WHERE id = $1",
+    )
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(true)
+}
+
+/// Reopens a decision: it is kept in `reopenings` with the reason, and the case has no
+/// final verdict until it is decided again.
+pub async fn reopen(
+    tx: &mut Transaction<'_, Postgres>,
+    id: Uuid,
+    by: Uuid,
+    reason: &str,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO reopenings (id, assessment_id, reopened_by, reason, decision)
+         SELECT $1, d.assessment_id, $3, $4,
+                to_jsonb(d) || jsonb_build_object('decided_by_name', u.display_name)
+         FROM decisions d JOIN users u ON u.id = d.decided_by WHERE d.assessment_id = $2",
+    )
+    .bind(Uuid::new_v4())
+    .bind(id)
+    .bind(by)
+    .bind(reason)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("DELETE FROM decisions WHERE assessment_id = $1")
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("UPDATE assessments SET final_verdict = NULL WHERE id = $1")
+        .bind(id)
+        .execute(&mut **tx)
+        .await
+        .map(|_| ())
+}
+
+/// A reopened decision.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Reopening {
+    pub reason: String,
+    pub reopened_by_name: String,
+    pub reopened_at: OffsetDateTime,
+    pub decided_by_name: String,
+    pub final_verdict: Colour,
+}
+
+pub async fn reopenings(pool: &PgPool, id: Uuid) -> sqlx::Result<Vec<Reopening>> {
+    sqlx::query_as(
+        "SELECT r.reason, u.display_name AS reopened_by_name, r.reopened_at,
+                r.decision ->> 'decided_by_name' AS decided_by_name,
+                r.decision ->> 'final_verdict' AS final_verdict
+         FROM reopenings r JOIN users u ON u.id = r.reopened_by
+         WHERE r.assessment_id = $1 ORDER BY r.reopened_at, r.id",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await
+}
+
+/// The installation's co-signature policy. An unknown stored value is an error.
+pub async fn cosign_policy(pool: &PgPool) -> sqlx::Result<CosignPolicy> {
+    let v: Option<serde_json::Value> =
+        sqlx::query_scalar("SELECT value FROM settings WHERE key = 'cosign_policy'")
+            .fetch_optional(pool)
+            .await?;
+    let code = v.as_ref().and_then(|v| v.as_str()).unwrap_or("");
+    CosignPolicy::parse(code).ok_or_else(|| {
+        sqlx::Error::Decode(format!("unknown co-signature policy `{code}` in the settings").into())
+    })
+}
+
+pub async fn set_cosign_policy(
+    tx: &mut Transaction<'_, Postgres>,
+    policy: CosignPolicy,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO settings (key, value) VALUES ('cosign_policy', $1) ON CONFLICT (key) DO UPDATE SET value = $1",
+    )
+    .bind(serde_json::Value::String(policy.code().to_owned()))
+    .execute(&mut **tx)
+    .await
+    .map(|_| ())
 }
 
 /// How many submitted cases have a screening change nobody acknowledged.

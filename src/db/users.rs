@@ -24,6 +24,8 @@ pub struct User {
     /// epoch it signed in at.
     pub session_epoch: i32,
     pub created_at: OffsetDateTime,
+    /// A reviewer who may assign cases to other reviewers.
+    pub lead_reviewer: bool,
     /// The installation's two-factor requirement, read with the user to save a round trip.
     pub totp_required: bool,
     /// An officer who may invite officers of their own institution.
@@ -53,7 +55,7 @@ pub struct Institution {
 const INSTITUTION_COLUMNS: &str = "id, name, created_at, active, merged_into, lock_version";
 
 const USER_COLUMNS: &str = "u.id, u.email, u.display_name, u.role, u.institution_id, i.name AS institution_name, \
-     u.password_hash, u.totp_secret, u.totp_enabled, u.totp_last_step, u.disabled, u.session_epoch, u.created_at, \
+     u.password_hash, u.totp_secret, u.totp_enabled, u.totp_last_step, u.disabled, u.session_epoch, u.created_at, u.lead_reviewer, \
      coalesce((SELECT (value #>> '{}')::boolean FROM settings WHERE key = 'require_totp'), false) AS totp_required, \
      u.lead_officer, coalesce(i.active, true) AS institution_active";
 
@@ -115,10 +117,12 @@ pub async fn update_account(
     role: Role,
     institution_id: Option<Uuid>,
     disabled: bool,
+    lead_reviewer: bool,
     lead_officer: bool,
 ) -> sqlx::Result<bool> {
     let done = sqlx::query(
-        "UPDATE users SET role = $2, institution_id = $3, disabled = $4, lead_officer = $5,
+        "UPDATE users SET role = $2, institution_id = $3, disabled = $4, lead_reviewer = $5 AND $2 = 'reviewer',
+                lead_officer = $6 AND $2 = 'officer',
                 session_epoch = session_epoch + CASE WHEN $4 AND NOT disabled THEN 1 ELSE 0 END
          WHERE id = $1",
     )
@@ -126,6 +130,7 @@ pub async fn update_account(
     .bind(role)
     .bind(institution_id)
     .bind(disabled)
+    .bind(lead_reviewer)
     .bind(lead_officer)
     .execute(&mut **tx)
     .await?;

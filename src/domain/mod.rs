@@ -2,12 +2,16 @@
 
 pub mod account;
 pub mod answers;
+pub mod attachment;
 pub mod compare;
 pub mod contract;
 pub mod digest;
 pub mod lifecycle;
 pub mod memo;
+pub mod mitigation;
 pub mod project;
+pub mod reference;
 pub mod rulebook;
+pub mod search;
 pub mod text;
 pub mod verdict;

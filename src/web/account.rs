@@ -127,7 +127,6 @@ async fn password_post(
     )
     .await?;
     tx.commit().await?;
-    state.forget_users();
     // Every other session of the account has ended; this one goes on, with a new id.
     keep_after_epoch_change(&s.ctx.session, epoch).await?;
     Ok(Redirect::to("/account?notice=password").into_response())
@@ -245,7 +244,6 @@ async fn two_factor_post(
     )
     .await?;
     tx.commit().await?;
-    state.forget_users();
     s.ctx.session.remove::<String>(PENDING_SECRET).await?;
     keep_after_epoch_change(&s.ctx.session, epoch).await?;
     ok(&TwoFactorPage {
@@ -308,7 +306,6 @@ async fn two_factor_disable_post(
     )
     .await?;
     tx.commit().await?;
-    state.forget_users();
     keep_after_epoch_change(&s.ctx.session, epoch).await?;
     Ok(Redirect::to("/account?notice=totp_off").into_response())
 }

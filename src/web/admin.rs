@@ -16,6 +16,7 @@ use crate::domain::account::{
     MAX_EMAIL, MAX_NAME, NewUserInput, ROLE_OPTIONS, Role, parse_role_option, role_option,
 };
 use crate::domain::answers::FieldError;
+use crate::domain::lifecycle::CosignPolicy;
 use crate::domain::text::parse_day;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -182,6 +183,7 @@ struct UserForm {
     role: String,
     institution_id: String,
     disabled: Option<String>,
+    lead_reviewer: Option<String>,
 }
 
 async fn user_post(
@@ -242,17 +244,26 @@ async fn user_post(
         None
     };
     let mut tx = state.pool().begin().await?;
-    db::users::update_account(&mut tx, user.id, role, institution, disabled, lead).await?;
+    let lead_reviewer = f.lead_reviewer.is_some() && role == Role::Reviewer;
+    db::users::update_account(
+        &mut tx,
+        user.id,
+        role,
+        institution,
+        disabled,
+        lead_reviewer,
+        lead,
+    )
+    .await?;
     db::audit::record(&mut tx, &s.actor(), Entry {
         action: "admin.user_update",
         assessment_id: None,
         project_id: None,
-        summary: format!("Changed account {}: role {} -> {}, disabled {} -> {}", user.email, role_option(user.role, user.lead_officer), role_option(role, lead), user.disabled, disabled),
-        details: serde_json::json!({ "user": user.id, "role": [role_option(user.role, user.lead_officer), role_option(role, lead)], "institution": [user.institution_id, institution], "disabled": [user.disabled, disabled] }),
+        summary: format!("Changed account {}: role {} -> {}, disabled {} -> {}, lead reviewer {} -> {}", user.email, role_option(user.role, user.lead_officer), role_option(role, lead), user.disabled, disabled, user.lead_reviewer, lead_reviewer),
+        details: serde_json::json!({ "user": user.id, "role": [role_option(user.role, user.lead_officer), role_option(role, lead)], "institution": [user.institution_id, institution], "disabled": [user.disabled, disabled], "lead_reviewer": [user.lead_reviewer, lead_reviewer] }),
     })
     .await?;
     tx.commit().await?;
-    state.forget_users();
     Ok(Redirect::to("/admin/users?notice=user_updated").into_response())
 }
 
@@ -336,6 +347,9 @@ async fn institutions_post(
 struct SettingsPage {
     layout: Layout,
     require_totp: bool,
+    cosign_policy: CosignPolicy,
+    policies: [CosignPolicy; 3],
+    errors: Errors,
 }
 
 async fn settings_get(
@@ -347,6 +361,9 @@ async fn settings_get(
         layout: Layout::new(&state, &s.ctx, "Settings", "admin")
             .with_notice(notice(q.notice.as_deref())),
         require_totp: db::users::require_totp(state.pool()).await?,
+        cosign_policy: db::review::cosign_policy(state.pool()).await?,
+        policies: CosignPolicy::ALL,
+        errors: Errors::default(),
     })
 }
 
@@ -354,6 +371,7 @@ async fn settings_get(
 #[serde(default)]
 struct SettingsForm {
     require_totp: Option<String>,
+    cosign_policy: String,
 }
 
 async fn settings_post(
@@ -362,8 +380,28 @@ async fn settings_post(
     Form(f): Form<SettingsForm>,
 ) -> AppResult<Response> {
     let on = f.require_totp.is_some();
+    let before = db::review::cosign_policy(state.pool()).await?;
+    // A form without the choice (an older page) leaves the policy as it is.
+    let chosen = match f.cosign_policy.trim() {
+        "" => Some(before),
+        code => CosignPolicy::parse(code),
+    };
+    let Some(policy) = chosen else {
+        let page = SettingsPage {
+            layout: Layout::new(&state, &s.ctx, "Settings", "admin"),
+            require_totp: on,
+            cosign_policy: before,
+            policies: CosignPolicy::ALL,
+            errors: Errors(vec![FieldError::new(
+                "cosign_policy",
+                "Second signature: choose one of the three policies.",
+            )]),
+        };
+        return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
+    };
     let mut tx = state.pool().begin().await?;
     db::users::set_require_totp(&mut tx, on).await?;
+    db::review::set_cosign_policy(&mut tx, policy).await?;
     db::audit::record(
         &mut tx,
         &s.actor(),
@@ -372,15 +410,16 @@ async fn settings_post(
             assessment_id: None,
             project_id: None,
             summary: format!(
-                "Two-factor sign-in required for every account: {}",
-                if on { "yes" } else { "no" }
+                "Two-factor sign-in required for every account: {}; second signature: {} (was {})",
+                if on { "yes" } else { "no" },
+                policy.code(),
+                before.code()
             ),
-            details: serde_json::json!({ "require_totp": on }),
+            details: serde_json::json!({ "require_totp": on, "cosign_policy": [before.code(), policy.code()] }),
         },
     )
     .await?;
     tx.commit().await?;
-    state.forget_users();
     Ok(Redirect::to("/admin/settings?notice=settings").into_response())
 }
 

@@ -124,7 +124,6 @@ async fn force_reset_post(
     )
     .await?;
     tx.commit().await?;
-    state.forget_users();
     Ok(Redirect::to(&format!("/admin/users/{}?notice=force_reset", user.id)).into_response())
 }
 
@@ -167,6 +166,5 @@ async fn reset_totp_post(
     )
     .await?;
     tx.commit().await?;
-    state.forget_users();
     Ok(Redirect::to(&format!("/admin/users/{}?notice=totp_reset", user.id)).into_response())
 }

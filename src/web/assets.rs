@@ -17,6 +17,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
         include_str!("../../static/triage.css"),
     ),
     (
+        "review.css",
+        "text/css; charset=utf-8",
+        include_str!("../../static/review.css"),
+    ),
+    (
         "triage.js",
         "text/javascript; charset=utf-8",
         include_str!("../../static/triage.js"),

@@ -1,5 +1,7 @@
-//! A minimal route for the benchmark's baseline: one trivial query and a tiny template,
-//! on the same server and pool as the real pages. Mounted only with TRIAGE_BENCH_ROUTES=true.
+//! Minimal routes for the benchmark's two baselines, on the same server and pool as the
+//! real pages: one trivial query and a tiny template; and the same tiny template behind
+//! the session and the reviewer's access extractor that every reviewer page goes
+//! through. Mounted only with TRIAGE_BENCH_ROUTES=true.
 
 use askama::Template;
 use axum::Router;
@@ -9,10 +11,13 @@ use axum::routing::get;
 
 use crate::error::AppResult;
 use crate::state::AppState;
+use crate::web::extract::Reviewer;
 use crate::web::layout::ok;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/bench/baseline", get(baseline_get))
+    Router::new()
+        .route("/bench/baseline", get(baseline_get))
+        .route("/bench/signed-in", get(signed_in_get))
 }
 
 #[derive(Template)]
@@ -29,4 +34,19 @@ async fn baseline_get(State(state): State<AppState>) -> AppResult<Response> {
         .fetch_one(state.pool())
         .await?;
     ok(&Baseline { n })
+}
+
+#[derive(Template)]
+#[template(
+    source = "<!doctype html><title>baseline</title><p>{{ name }}</p>",
+    ext = "html"
+)]
+struct SignedIn<'a> {
+    name: &'a str,
+}
+
+async fn signed_in_get(reviewer: Reviewer) -> AppResult<Response> {
+    ok(&SignedIn {
+        name: &reviewer.user.display_name,
+    })
 }

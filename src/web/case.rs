@@ -14,19 +14,19 @@ use crate::db;
 use crate::db::assessments::Assessment;
 use crate::db::audit::Entry;
 use crate::db::projects::Project;
-use crate::db::review::{Comment, Decision, NewDecision, QueueItem, Return, Submission};
+use crate::db::review::{Comment, Decision, Reopening, Return, ReviewerLoad, Submission};
 use crate::domain::account::Role;
 use crate::domain::answers::FieldError;
 use crate::domain::compare::FindingsDiff;
 use crate::domain::contract;
-use crate::domain::digest::record_digest;
+use crate::domain::digest::record_digest_with_files;
 use crate::domain::lifecycle::{Status, Transition};
 use crate::domain::memo::{NextSteps, next_steps};
 use crate::domain::rulebook::{Colour, Rulebook};
 use crate::domain::verdict::{self, Evaluation, Finding, FindingCounts};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
-use crate::web::extract::{AnyRole, CaseOf, OfficerOrReviewer, Query, Reviewer, ReviewerOnly};
+use crate::web::extract::{AnyRole, CaseOf, OfficerOrReviewer, Query, ReviewerOnly};
 use crate::web::forms::{Check, Errors, FormPairs};
 use crate::web::layout::{Layout, NoticeQuery, datetime, notice, ok, render};
 use crate::web::session::Signed;
@@ -37,9 +37,7 @@ pub fn router() -> Router<AppState> {
         .route("/assessments/{id}", get(case_get))
         .route("/assessments/{id}/comments", post(comment_post))
         .route("/assessments/{id}/return", post(return_post))
-        .route("/assessments/{id}/decision", post(decision_post))
         .route("/assessments/{id}/report", get(report_get))
-        .route("/review", get(queue_get))
 }
 
 pub struct FindingView {
@@ -93,6 +91,28 @@ pub struct ReviewInput {
     pub dismiss_reason: String,
     /// The note of a screening acknowledgement.
     pub note: String,
+    /// Why a decision is reopened.
+    pub reopen_reason: String,
+    /// The question a return is about.
+    pub return_question: String,
+    /// The officer's answer to a request, and which request.
+    pub answer: String,
+    pub answer_request: String,
+}
+
+/// A request for more information with its thread, and the question it is about.
+pub struct RequestView {
+    pub request: Return,
+    pub question_label: Option<String>,
+    /// The step that asks the question (1-based).
+    pub step: Option<usize>,
+    pub messages: Vec<crate::db::requests::RequestMessage>,
+}
+
+impl RequestView {
+    pub fn is_open(&self) -> bool {
+        self.request.answered_at.is_none()
+    }
 }
 
 #[derive(Template)]
@@ -128,7 +148,27 @@ struct CasePage {
     /// Case-level comments (not attached to a finding).
     comments: Vec<Comment>,
     returns: Vec<Return>,
+    /// The requests with their threads, oldest first.
+    requests: Vec<RequestView>,
+    /// Where "Continue" leads: the step an open request is about, else where the officer
+    /// left off.
+    continue_to: String,
+    /// (question id, "Step n: label") for a request about one question.
+    question_choices: Vec<(String, String)>,
     decision: Option<Decision>,
+    /// Decisions reopened, with who and why.
+    reopenings: Vec<Reopening>,
+    /// A reviewer may co-sign the pending decision now.
+    can_cosign: bool,
+    /// Why this reviewer may not co-sign a pending decision, if so.
+    cosign_refusal: Option<&'static str>,
+    /// A reviewer may reopen the decision (decided or pending a co-signature).
+    can_reopen: bool,
+    /// The reviewer the case is assigned to.
+    assigned_name: Option<String>,
+    assigned_to_me: bool,
+    /// Reviewers a lead reviewer may assign the case to (empty for others).
+    assignable: Vec<ReviewerLoad>,
     changes: Vec<SubmissionChange>,
     submissions: usize,
     audit: Vec<AuditLine>,
@@ -142,8 +182,20 @@ struct CasePage {
     errors: Errors,
     /// (code, title) of findings, for attaching a comment.
     finding_choices: Vec<(String, String)>,
-    /// SHA-256 of answers and rulebook version, matching printed reports to the record.
+    /// SHA-256 of answers, rulebook version and attached files' SHA-256, matching
+    /// printed reports to the record.
     digest: String,
+    /// Files attached to the case, its mitigations and comments.
+    attachments: Vec<crate::web::attachments::FileView>,
+    /// The ticked mitigations with their status (done or planned).
+    mitigation_lines: Vec<crate::web::mitigations::MitigationLine>,
+}
+
+impl CasePage {
+    /// The first request still waiting for the officer's answer.
+    fn first_open(&self) -> Option<&RequestView> {
+        self.requests.iter().find(|r| r.is_open())
+    }
 }
 
 fn submission_changes(rulebook: &Rulebook, subs: &[Submission]) -> Vec<SubmissionChange> {
@@ -239,6 +291,8 @@ async fn case_page(
             .unwrap_or_default(),
         None => String::new(),
     };
+    let attachments = crate::web::attachments::files_of(state, &case).await?;
+    let mitigation_lines = crate::web::mitigations::lines_of(state, &case).await?;
     let audit = db::audit::for_assessment(state.pool(), id)
         .await?
         .into_iter()
@@ -249,6 +303,55 @@ async fn case_page(
         })
         .collect();
     let own_submission = case.assessment.submitted_by == Some(s.user.id);
+    let decision = db::review::decision(state.pool(), id).await?;
+    let reviewer = s.role() == Role::Reviewer;
+    let cosign_refusal = match &decision {
+        Some(d) if reviewer && d.pending() => {
+            if d.decided_by == s.user.id {
+                Some("You made this decision, so another reviewer must co-sign it.")
+            } else if own_submission {
+                Some("You submitted this case, so another reviewer must co-sign it.")
+            } else {
+                None
+            }
+        }
+        _ => None,
+    };
+    let assignment = db::review::assignment(state.pool(), id).await?;
+    let returns = db::review::returns(state.pool(), id).await?;
+    let messages = db::requests::messages(state.pool(), id).await?;
+    let requests: Vec<RequestView> = returns
+        .iter()
+        .map(|r| RequestView {
+            question_label: r
+                .question
+                .as_deref()
+                .and_then(|q| rulebook.question(q))
+                .map(|q| q.label.clone()),
+            step: r
+                .question
+                .as_deref()
+                .and_then(|q| rulebook.step_of(q))
+                .map(|s| s + 1),
+            messages: messages
+                .iter()
+                .filter(|m| m.return_id == r.id)
+                .cloned()
+                .collect(),
+            request: r.clone(),
+        })
+        .collect();
+    let question_choices = rulebook
+        .steps()
+        .iter()
+        .enumerate()
+        .flat_map(|(n, step)| {
+            step.questions
+                .iter()
+                .map(move |q| (q.id.clone(), format!("Step {}: {}", n + 1, q.label)))
+        })
+        .collect();
+    let lead = reviewer && s.user.lead_reviewer && status.awaits_reviewer();
     Ok(CasePage {
         layout: Layout::new(
             state,
@@ -276,7 +379,16 @@ async fn case_page(
             .map(view)
             .collect(),
         resolved: evaluation.resolved_findings().map(view).collect(),
-        digest: record_digest(answers, &case.assessment.rulebook_version),
+        digest: record_digest_with_files(
+            answers,
+            &case.assessment.rulebook_version,
+            &attachments
+                .iter()
+                .map(|f| f.sha256.clone())
+                .collect::<Vec<_>>(),
+        ),
+        attachments,
+        mitigation_lines,
         finding_choices: evaluation
             .findings
             .iter()
@@ -299,8 +411,32 @@ async fn case_page(
             .filter(|c| c.finding_code.is_none())
             .cloned()
             .collect(),
-        returns: db::review::returns(state.pool(), id).await?,
-        decision: db::review::decision(state.pool(), id).await?,
+        continue_to: requests
+            .iter()
+            .find(|r| r.is_open() && r.step.is_some())
+            .and_then(|r| Some((r.step?, r.request.question.clone()?)))
+            .map_or_else(
+                || format!("/assessments/{id}/steps/{}", case.assessment.current_step),
+                |(step, q)| format!("/assessments/{id}/steps/{step}#q-{q}"),
+            ),
+        returns,
+        requests,
+        question_choices,
+        can_cosign: reviewer
+            && status == Status::Cosign
+            && decision.as_ref().is_some_and(Decision::pending)
+            && cosign_refusal.is_none(),
+        cosign_refusal,
+        can_reopen: reviewer && matches!(status, Status::Decided | Status::Cosign),
+        decision,
+        reopenings: db::review::reopenings(state.pool(), id).await?,
+        assigned_to_me: assignment.as_ref().is_some_and(|(u, _)| *u == s.user.id),
+        assigned_name: assignment.map(|(_, name)| name),
+        assignable: if lead {
+            db::review::reviewer_loads(state.pool()).await?
+        } else {
+            Vec::new()
+        },
         changes: submission_changes(&rulebook, &submissions),
         submissions: submissions.len(),
         audit,
@@ -364,8 +500,19 @@ pub async fn case_with_errors(
     render(StatusCode::UNPROCESSABLE_ENTITY, &page)
 }
 
+/// Re-renders the case page with a reviewer's entries, to change them (no errors).
+pub async fn case_with_input(
+    state: &AppState,
+    s: &Signed,
+    case: Case,
+    input: ReviewInput,
+) -> AppResult<Response> {
+    let page = case_page(state, s, case, input, Vec::new(), None).await?;
+    ok(&page)
+}
+
 /// The status a reviewer's action leads to, when the case allows it now.
-fn reviewable(case: &Case, t: Transition) -> AppResult<Status> {
+pub(crate) fn reviewable(case: &Case, t: Transition) -> AppResult<Status> {
     case.status().after(t).ok_or_else(|| {
         AppError::Conflict(format!(
             "This action is not possible on a case that is {}; nothing was changed.",
@@ -376,7 +523,7 @@ fn reviewable(case: &Case, t: Transition) -> AppResult<Status> {
 
 /// Refuses a form sent from a page older than the case (someone returned, resubmitted or
 /// decided it meanwhile): nobody records a decision on a verdict they did not see.
-fn as_seen(case: &Case, form: &FormPairs) -> AppResult<()> {
+pub(crate) fn as_seen(case: &Case, form: &FormPairs) -> AppResult<()> {
     if form.version() == Some(case.assessment.lock_version) {
         Ok(())
     } else {
@@ -384,7 +531,7 @@ fn as_seen(case: &Case, form: &FormPairs) -> AppResult<()> {
     }
 }
 
-fn stale() -> AppError {
+pub(crate) fn stale() -> AppError {
     AppError::Conflict(
         "The case changed after you opened this page (it was returned, resubmitted or decided \
          meanwhile), so nothing was recorded. Reload the case, check its verdict and answers, \
@@ -395,7 +542,7 @@ fn stale() -> AppError {
 
 /// Moves the case on in the life cycle from the version the page showed; a change by
 /// someone else meanwhile is a conflict, and dropping the transaction undoes everything.
-async fn advance(
+pub(crate) async fn advance(
     tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
     case: &Case,
     next: Status,
@@ -412,7 +559,7 @@ async fn advance(
 }
 
 /// The longest comment, request or justification.
-const LONG_TEXT: usize = 5_000;
+pub(crate) const LONG_TEXT: usize = 5_000;
 
 async fn comment_post(
     State(state): State<AppState>,
@@ -483,21 +630,43 @@ async fn return_post(
     let next = reviewable(&case, Transition::Return)?;
     let input = ReviewInput {
         return_message: form.raw("message"),
+        return_question: form.raw("question").trim().to_owned(),
         ..Default::default()
     };
     let mut check = Check::default();
     let message = check.required_lines::<LONG_TEXT>(
         "message",
         &input.return_message,
-        "Write what the officer should add or clarify.",
+        "Request: write what the officer should add or clarify.",
     );
-    let Some(message) = message else {
+    let rulebook = state
+        .rulebook_version(&case.assessment.rulebook_version)
+        .await?;
+    let question = match input.return_question.as_str() {
+        "" => None,
+        q if rulebook.question(q).is_some() => Some(q.to_owned()),
+        _ => {
+            check.add(
+                "question",
+                "About: choose a question of the questionnaire, or \"The case as a whole\".",
+            );
+            None
+        }
+    };
+    let (Some(message), true) = (message, check.is_empty()) else {
         return case_with_errors(&state, &s, case, input, check.into_errors()).await;
     };
     as_seen(&case, &form)?;
     let mut tx = state.pool().begin().await?;
     advance(&mut tx, &case, next).await?;
-    db::review::insert_return(&mut tx, case.assessment.id, s.user.id, &message).await?;
+    db::review::insert_return(
+        &mut tx,
+        case.assessment.id,
+        s.user.id,
+        &message,
+        question.as_deref(),
+    )
+    .await?;
     db::audit::record(
         &mut tx,
         &s.actor(),
@@ -506,7 +675,7 @@ async fn return_post(
             assessment_id: Some(case.assessment.id),
             project_id: Some(case.project.id),
             summary: "Returned to the officer for more information".to_owned(),
-            details: serde_json::json!({ "message": message.as_str() }),
+            details: serde_json::json!({ "message": message.as_str(), "question": question }),
         },
     )
     .await?;
@@ -516,159 +685,6 @@ async fn return_post(
         case.assessment.id
     ))
     .into_response())
-}
-
-async fn decision_post(
-    State(state): State<AppState>,
-    CaseOf { s, case, .. }: CaseOf<ReviewerOnly>,
-    form: FormPairs,
-) -> AppResult<Response> {
-    let next = reviewable(&case, Transition::Decide)?;
-    if case.assessment.submitted_by == Some(s.user.id) {
-        return Err(AppError::Conflict(
-            "Nobody decides a case they submitted; ask another reviewer.".into(),
-        ));
-    }
-    let input = ReviewInput {
-        outcome: form.raw("outcome").trim().to_owned(),
-        final_verdict: form.raw("final_verdict").trim().to_owned(),
-        justification: form.raw("justification"),
-        conditions: form.raw("conditions"),
-        ..Default::default()
-    };
-    let computed = case.assessment.evaluation.0.verdict;
-    let mut errors = Vec::new();
-    let final_verdict = match input.outcome.as_str() {
-        "endorse" => Some(computed),
-        "override" => match Colour::from_code(&input.final_verdict) {
-            Some(c) if c != computed => Some(c),
-            Some(_) => {
-                errors.push(FieldError::new(
-                    "final_verdict",
-                    "An override must differ from the computed verdict; to keep it, endorse.",
-                ));
-                None
-            }
-            None => {
-                errors.push(FieldError::new(
-                    "final_verdict",
-                    "Choose the final verdict.",
-                ));
-                None
-            }
-        },
-        _ => {
-            errors.push(FieldError::new(
-                "outcome",
-                "Choose to endorse or to override the computed verdict.",
-            ));
-            None
-        }
-    };
-    let mut check = Check(errors);
-    let justification = if input.outcome == "override" {
-        check.required_lines::<LONG_TEXT>(
-            "justification",
-            &input.justification,
-            "Write the justification of the override.",
-        )
-    } else {
-        check.multi_line::<LONG_TEXT>("justification", &input.justification)
-    };
-    // One condition a line, each at most 500 characters: 30 lines of 500 at the most.
-    let conditions: Vec<String> = check
-        .multi_line::<{ 30 * 501 }>("conditions", &input.conditions)
-        .map(|c| c.lines().map(str::to_owned).collect())
-        .unwrap_or_default();
-    if conditions.len() > 30 || conditions.iter().any(|c| c.chars().count() > 500) {
-        check.add(
-            "conditions",
-            "At most 30 conditions of at most 500 characters each.",
-        );
-    }
-    let (Some(final_verdict), Some(justification), true) =
-        (final_verdict, justification, check.is_empty())
-    else {
-        return case_with_errors(&state, &s, case, input, check.into_errors()).await;
-    };
-    as_seen(&case, &form)?;
-    let mut tx = state.pool().begin().await?;
-    advance(&mut tx, &case, next).await?;
-    db::review::insert_decision(
-        &mut tx,
-        case.assessment.id,
-        s.user.id,
-        &NewDecision {
-            outcome: &input.outcome,
-            computed_verdict: computed,
-            final_verdict,
-            justification: justification.as_str(),
-            conditions: &conditions,
-        },
-    )
-    .await?;
-    db::audit::record(
-        &mut tx,
-        &s.actor(),
-        Entry {
-            action: "case.decide",
-            assessment_id: Some(case.assessment.id),
-            project_id: Some(case.project.id),
-            summary: if input.outcome == "endorse" {
-                format!("Endorsed the computed verdict {}", computed.word())
-            } else {
-                format!(
-                    "Overrode the computed verdict {} with {}",
-                    computed.word(),
-                    final_verdict.word()
-                )
-            },
-            details: serde_json::json!({
-                "outcome": input.outcome,
-                "computed": computed.code(),
-                "final": final_verdict.code(),
-                "justification": justification.as_str(),
-                "conditions": conditions,
-            }),
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Redirect::to(&format!(
-        "/assessments/{}?notice=decided",
-        case.assessment.id
-    ))
-    .into_response())
-}
-
-#[derive(Template)]
-#[template(path = "review/queue.html")]
-struct QueuePage {
-    layout: Layout,
-    items: Vec<QueueItem>,
-    /// Showing the cases whose screening changed instead of those awaiting a decision.
-    screening: bool,
-    screening_changed: i64,
-}
-
-#[derive(serde::Deserialize)]
-struct QueueQuery {
-    #[serde(default)]
-    screening: String,
-}
-
-async fn queue_get(
-    State(state): State<AppState>,
-    Reviewer(s): Reviewer,
-    Query(q): Query<QueueQuery>,
-) -> AppResult<Response> {
-    let screening = q.screening == "changed";
-    ok(&QueuePage {
-        layout: Layout::new(&state, &s.ctx, "Review queue", "review"),
-        items: db::review::queue(state.pool(), screening).await?,
-        screening,
-        screening_changed: db::review::screening_changed_count(state.pool()).await?,
-    })
 }
 
 #[derive(Template)]

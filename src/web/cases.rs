@@ -374,6 +374,7 @@ async fn cases_csv_get(
     let rows = export_rows(&state, &s, &query, "csv").await?;
     let mut out = csv::Writer::from_writer(Vec::new());
     let header = [
+        "reference",
         "id",
         "title",
         "institution",
@@ -395,6 +396,7 @@ async fn cases_csv_get(
     };
     for r in &rows {
         let cells = [
+            r.reference.clone(),
             r.id.to_string(),
             r.title.clone(),
             r.institution.clone().unwrap_or_default(),

@@ -198,7 +198,6 @@ async fn rename_post(
     )
     .await?;
     tx.commit().await?;
-    state.forget_users();
     Ok(Redirect::to(&format!(
         "/admin/institutions/{id}?notice=institution_renamed"
     ))
@@ -255,7 +254,6 @@ async fn merge_post(
     )
     .await?;
     tx.commit().await?;
-    state.forget_users();
     Ok(Redirect::to(&format!(
         "/admin/institutions/{}?notice=institution_merged",
         into.id
@@ -309,7 +307,6 @@ async fn active_post(
     )
     .await?;
     tx.commit().await?;
-    state.forget_users();
     let n = if active {
         "institution_activated"
     } else {

@@ -73,6 +73,8 @@ pub fn notice(code: Option<&str>) -> Option<&'static str> {
     match code? {
         "saved" => Some("Draft saved. You can leave and resume at any time."),
         "created" => Some("Project created."),
+        "attached" => Some("File attached. Its SHA-256 is listed beside it."),
+        "mitigations_saved" => Some("The mitigations' status is recorded."),
         "started" => Some("Assessment started. Your answers are saved at every step."),
         "submitted" => Some("Assessment submitted. The answers are now locked."),
         "signed_in" => Some("Signed in."),
@@ -83,6 +85,15 @@ pub fn notice(code: Option<&str>) -> Option<&'static str> {
         "commented" => Some("Comment added."),
         "returned" => Some("Case returned to the officer with your request."),
         "decided" => Some("Decision recorded."),
+        "cosign_pending" => Some(
+            "Decision recorded. It lowers a verdict this installation protects, so it takes effect when a second reviewer co-signs it.",
+        ),
+        "cosigned" => Some("Decision co-signed. It is now in effect."),
+        "reopened" => Some("Decision reopened. The case waits for a decision again."),
+        "assigned" => Some("Assignment saved."),
+        "answered" => {
+            Some("Answer saved. When every request is answered, submit the assessment again.")
+        }
         "password" => Some("Password changed."),
         "totp_on" => Some("Two-factor sign-in is on."),
         "totp_off" => Some("Two-factor sign-in is off."),

@@ -5,11 +5,13 @@ mod admin;
 mod admin_accounts;
 mod api;
 mod assets;
+pub mod attachments;
 mod auth;
 mod bench;
 pub mod case;
 mod cases;
 mod dashboard;
+mod decide;
 pub mod extract;
 mod forms;
 mod health;
@@ -17,11 +19,14 @@ mod home;
 mod institutions_admin;
 mod invitations;
 mod layout;
+pub mod mitigations;
 mod outbox;
 mod password_reset;
 mod projects;
+mod queue;
 mod register;
 mod register_admin;
+mod requests;
 mod rulebooks;
 mod screening;
 pub mod security;
@@ -85,6 +90,9 @@ pub fn app(state: AppState) -> Router {
         .merge(admin_accounts::router())
         .merge(wizard::router())
         .merge(case::router())
+        .merge(decide::router())
+        .merge(requests::router())
+        .merge(queue::router())
         .merge(cases::router())
         .merge(dashboard::router())
         .merge(register::router())
@@ -95,11 +103,14 @@ pub fn app(state: AppState) -> Router {
         .merge(register_admin::router())
         .merge(screening::router())
         .merge(outbox::router())
+        .merge(attachments::router())
+        .merge(mitigations::router())
         .layer(RequestBodyLimitLayer::new(256 * 1024));
     // Innermost first: each layer wraps the ones above it.
     Router::new()
         .merge(limited)
         .merge(register_admin::upload_router())
+        .merge(attachments::upload_router(state.storage().max_bytes))
         .fallback(|| async { error::not_found_page() })
         .layer(from_fn_with_state(state.clone(), security::verify_csrf))
         .layer(from_fn_with_state(state.clone(), security::audit_refusals))

@@ -272,7 +272,6 @@ async fn reset_post(
     .await?;
     tx.commit().await?;
     db::users::clear_failures(state.pool(), &user.email).await?;
-    state.forget_users();
     ctx.session.flush().await?;
     Ok(Redirect::to("/login?notice=password_reset").into_response())
 }

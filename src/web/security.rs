@@ -182,7 +182,11 @@ async fn refusal_actor(state: &AppState, session: Option<&Session>, address: Str
         None => None,
     };
     let email = match id {
-        Some(id) => state.user(id).await.ok().flatten().map(|u| u.email),
+        Some(id) => crate::db::users::by_id(state.pool(), id)
+            .await
+            .ok()
+            .flatten()
+            .map(|u| u.email),
         None => None,
     };
     Actor { id, email, address }
@@ -245,6 +249,13 @@ pub async fn audit_refusals(
 /// The JSON API is exempt: it changes nothing.
 pub async fn verify_csrf(State(state): State<AppState>, request: Request, next: Next) -> Response {
     if is_safe(request.method()) || request.uri().path().starts_with("/api/") {
+        return next.run(request).await;
+    }
+    // The attachment upload streams: its handler checks the token, the form's first
+    // field, before it reads any of the file.
+    if request.method() == Method::POST
+        && crate::web::attachments::is_upload_path(request.uri().path())
+    {
         return next.run(request).await;
     }
     let session = request.extensions().get::<Session>().cloned();
@@ -351,6 +362,21 @@ async fn multipart_token(content_type: &str, bytes: axum::body::Bytes) -> Option
         }
     }
     None
+}
+
+/// Refuses a form whose token a handler found wrong (the streamed upload), audited like
+/// the middleware's refusals.
+pub async fn refuse_csrf(state: &AppState, actor: &Actor, path: &str) -> Response {
+    audit_refusal(
+        state,
+        actor,
+        "access.csrf",
+        "form without a valid token",
+        &Method::POST,
+        path,
+    )
+    .await;
+    csrf_refused()
 }
 
 fn csrf_refused() -> Response {

@@ -380,6 +380,8 @@ pub struct TestResponse {
     pub status: StatusCode,
     pub headers: axum::http::HeaderMap,
     pub body: String,
+    /// The body as sent (a downloaded file).
+    pub bytes: Vec<u8>,
 }
 
 impl TestResponse {
@@ -512,6 +514,7 @@ impl Client {
             status,
             headers,
             body,
+            bytes: bytes.to_vec(),
         }
     }
 
@@ -735,6 +738,30 @@ impl Client {
         all.extend_from_slice(fields);
         self.post_form(&format!("/assessments/{assessment_id}/{action}"), &all)
             .await
+    }
+
+    /// Answers every open request for more information of a returned case, as its
+    /// officer does on the case page.
+    pub async fn answer_requests(&self, assessment_id: &str) {
+        let open: Vec<Uuid> = sqlx::query_scalar(
+            "SELECT id FROM returns WHERE assessment_id = $1::uuid AND answered_at IS NULL ORDER BY returned_at",
+        )
+        .bind(assessment_id)
+        .fetch_all(&self.pool)
+        .await
+        .expect("open requests");
+        for request in open {
+            let r = self
+                .post_form(
+                    &format!("/assessments/{assessment_id}/requests/answer"),
+                    &[
+                        ("request", &request.to_string()),
+                        ("answer", "Done: see the changed answers."),
+                    ],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        }
     }
 
     /// Submits an assessment from its review page.
