@@ -157,7 +157,6 @@ async fn reset(app: &TestApp) {
         .execute(&app.db.pool)
         .await
         .expect("reset");
-    app.state.forget_users();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
