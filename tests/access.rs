@@ -27,8 +27,16 @@ type Row<'a> = (&'a str, String, Vec<(&'a str, &'a str)>, [Expect; 5]);
 fn declared_routes() -> Vec<String> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/web");
     let mut routes = Vec::new();
-    for file in std::fs::read_dir(dir).expect("src/web").flatten() {
-        let text = std::fs::read_to_string(file.path()).unwrap_or_default();
+    // src/web and its module folders (src/web/wizard).
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("src/web").flatten() {
+        match std::fs::read_dir(entry.path()) {
+            Ok(inner) => files.extend(inner.flatten().map(|e| e.path())),
+            Err(_) => files.push(entry.path()),
+        }
+    }
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
         for piece in text.split(".route(").skip(1) {
             if let Some(path) = piece.trim_start().strip_prefix('"') {
                 routes.push(path.split('"').next().unwrap_or_default().to_owned());
@@ -132,6 +140,8 @@ async fn every_route_answers_every_role_as_the_access_rules_say() {
     assert_eq!(app.submit(&submitted).await.status, StatusCode::SEE_OTHER);
 
     let second = app.submitted_case("Officer A's second project").await;
+    let draft_project = app.create_project("Officer A's draft project").await;
+    let draft2 = app.start_assessment(&draft_project).await;
     let (user_b, officer_b) = app.signed_in("officer", Some(app.institution_b)).await;
     let (_, reviewer) = app.signed_in("reviewer", None).await;
     let (_, admin) = app.signed_in("admin", None).await;
@@ -225,6 +235,12 @@ async fn every_route_answers_every_role_as_the_access_rules_say() {
         (
             "GET",
             "/".into(),
+            vec![],
+            [Allowed, Allowed, Allowed, Allowed, Allowed],
+        ),
+        (
+            "GET",
+            "/areas".into(),
             vec![],
             [Allowed, Allowed, Allowed, Allowed, Allowed],
         ),
@@ -492,6 +508,40 @@ async fn every_route_answers_every_role_as_the_access_rules_say() {
             vec![],
             [SignIn, Forbidden, Forbidden, Forbidden, Allowed],
         ),
+        (
+            "GET",
+            format!("/projects/{draft_project}/edit"),
+            vec![],
+            [SignIn, Allowed, NotFound, Forbidden, Forbidden],
+        ),
+        (
+            "POST",
+            format!("/projects/{draft_project}/edit"),
+            vec![
+                ("_version", "1"),
+                ("title", "Renamed"),
+                ("lead_researcher", "L"),
+            ],
+            [SignIn, Allowed, NotFound, Forbidden, Forbidden],
+        ),
+        (
+            "GET",
+            format!("{s}/submitted"),
+            vec![],
+            [SignIn, Allowed, NotFound, Forbidden, Forbidden],
+        ),
+        (
+            "GET",
+            format!("/assessments/{draft2}/delete"),
+            vec![],
+            [SignIn, Allowed, NotFound, Forbidden, Forbidden],
+        ),
+        (
+            "POST",
+            format!("/assessments/{draft2}/delete"),
+            vec![("_version", "1")],
+            [SignIn, Allowed, NotFound, Forbidden, Forbidden],
+        ),
         // Every route not covered above, so that none is left out.
         ("GET", "/static/triage.css".into(), vec![], [Allowed; 5]),
         ("GET", "/healthz/live".into(), vec![], [Allowed; 5]),
@@ -517,6 +567,12 @@ async fn every_route_answers_every_role_as_the_access_rules_say() {
             "/login/two-factor".into(),
             vec![("code", "123456")],
             [SignIn; 5],
+        ),
+        (
+            "POST",
+            "/account/mail".into(),
+            vec![("delivery", "immediate")],
+            [SignIn, Allowed, Allowed, Allowed, Allowed],
         ),
         (
             "POST",
@@ -549,6 +605,12 @@ async fn every_route_answers_every_role_as_the_access_rules_say() {
         (
             "GET",
             format!("{s}/report"),
+            vec![],
+            [SignIn, Allowed, NotFound, Allowed, NotFound],
+        ),
+        (
+            "GET",
+            format!("{s}/report.css"),
             vec![],
             [SignIn, Allowed, NotFound, Allowed, NotFound],
         ),
@@ -639,6 +701,12 @@ async fn every_route_answers_every_role_as_the_access_rules_say() {
         (
             "GET",
             "/cases.csv".into(),
+            vec![],
+            [SignIn, Allowed, Allowed, Allowed, Forbidden],
+        ),
+        (
+            "GET",
+            "/cases.xlsx".into(),
             vec![],
             [SignIn, Allowed, Allowed, Allowed, Forbidden],
         ),

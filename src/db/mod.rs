@@ -17,6 +17,7 @@ pub mod review;
 pub mod rulebooks;
 pub mod screening;
 pub mod sessions;
+pub mod start;
 pub mod users;
 
 /// The migrations under `migrations/`, compiled into the binary.

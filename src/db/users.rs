@@ -350,6 +350,27 @@ pub async fn clear_failures(pool: &PgPool, email: &str) -> sqlx::Result<()> {
 
 // ----- settings -----
 
+/// Whether the user gathers their mail into one daily digest.
+pub async fn mail_digest(pool: &PgPool, id: Uuid) -> sqlx::Result<bool> {
+    sqlx::query_scalar("SELECT mail_delivery = 'digest' FROM users WHERE id = $1")
+        .bind(id)
+        .fetch_one(pool)
+        .await
+}
+
+pub async fn set_mail_digest(
+    tx: &mut Transaction<'_, Postgres>,
+    id: Uuid,
+    digest: bool,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE users SET mail_delivery = $2 WHERE id = $1")
+        .bind(id)
+        .bind(if digest { "digest" } else { "immediate" })
+        .execute(&mut **tx)
+        .await
+        .map(|_| ())
+}
+
 pub async fn require_totp(pool: &PgPool) -> sqlx::Result<bool> {
     let v: Option<serde_json::Value> =
         sqlx::query_scalar("SELECT value FROM settings WHERE key = 'require_totp'")

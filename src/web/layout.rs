@@ -69,6 +69,8 @@ pub fn notice(code: Option<&str>) -> Option<&'static str> {
     match code? {
         "saved" => Some("Draft saved. You can leave and resume at any time."),
         "created" => Some("Project created."),
+        "draft_deleted" => Some("Draft deleted. The audit log keeps a record of it."),
+        "project_updated" => Some("Project details saved."),
         "attached" => Some("File attached. Its SHA-256 is listed beside it."),
         "mitigations_saved" => Some("The mitigations' status is recorded."),
         "started" => Some("Assessment started. Your answers are saved at every step."),
@@ -87,6 +89,7 @@ pub fn notice(code: Option<&str>) -> Option<&'static str> {
         "cosigned" => Some("Decision co-signed. It is now in effect."),
         "reopened" => Some("Decision reopened. The case waits for a decision again."),
         "assigned" => Some("Assignment saved."),
+        "mail_delivery" => Some("Mail choice saved."),
         "answered" => {
             Some("Answer saved. When every request is answered, submit the assessment again.")
         }

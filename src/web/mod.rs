@@ -8,9 +8,10 @@ pub mod attachments;
 mod auth;
 mod bench;
 pub mod case;
-mod cases;
+pub(crate) mod cases;
 mod dashboard;
 mod decide;
+mod exports;
 pub mod extract;
 mod forms;
 mod health;
@@ -18,15 +19,18 @@ mod home;
 mod layout;
 pub mod mitigations;
 mod outbox;
+mod project_edit;
 mod projects;
 mod queue;
 mod register;
 mod register_admin;
+mod report_style;
 mod requests;
 mod rulebooks;
 mod screening;
 pub mod security;
 pub mod session;
+mod start;
 mod wizard;
 
 use axum::Router;
@@ -73,6 +77,7 @@ pub fn app(state: AppState) -> Router {
         .merge(bench)
         .merge(home::router())
         .merge(projects::router())
+        .merge(project_edit::router())
         .merge(auth::router())
         .merge(account::router())
         .merge(admin::router())
@@ -89,6 +94,7 @@ pub fn app(state: AppState) -> Router {
         .merge(health::router())
         .merge(assets::router())
         .merge(register_admin::router())
+        .merge(report_style::router())
         .merge(screening::router())
         .merge(outbox::router())
         .merge(attachments::router())
