@@ -209,7 +209,7 @@ async fn a_pdf_and_an_image_are_stored_hashed_listed_and_downloaded_as_attachmen
     let report = app.get(&format!("/assessments/{case}/report")).await;
     report.assert_contains("Evidence and attachments");
     report.assert_contains(&sha256(&PNG));
-    report.assert_contains("attached files&#x27; SHA-256");
+    report.assert_contains("attached files' SHA-256");
 
     // The bytes are in the local store, under keys triage chose.
     let stored = files_under(&dir);

@@ -111,7 +111,7 @@ async fn lines_and_stamp(
                 status: r.map_or("", |r| r.status.code()).to_owned(),
                 words: r.map_or_else(
                     || "Status not recorded: say whether it is done or planned.".to_owned(),
-                    words,
+                    |r| words(r, today),
                 ),
                 files: files
                     .iter()
