@@ -570,6 +570,12 @@ async fn every_route_answers_every_role_as_the_access_rules_say() {
         ),
         (
             "POST",
+            "/account/mail".into(),
+            vec![("delivery", "immediate")],
+            [SignIn, Allowed, Allowed, Allowed, Allowed],
+        ),
+        (
+            "POST",
             "/account/password".into(),
             vec![
                 ("current", "not my password"),
@@ -790,7 +796,7 @@ async fn every_route_answers_every_role_as_the_access_rules_say() {
         ),
         (
             "POST",
-            user_b_page,
+            user_b_page.clone(),
             vec![("role", "officer"), ("institution_id", &institution_b)],
             [SignIn, Forbidden, Forbidden, Forbidden, Allowed],
         ),
@@ -806,6 +812,123 @@ async fn every_route_answers_every_role_as_the_access_rules_say() {
             format!("/admin/register/entries/{entry}/remove"),
             vec![],
             [SignIn, Forbidden, Forbidden, Forbidden, Allowed],
+        ),
+        // Accounts (issue 12): an administrator exists, so setup is gone for everyone.
+        ("GET", "/setup?code=nothing".into(), vec![], [NotFound; 5]),
+        (
+            "POST",
+            "/setup".into(),
+            vec![("code", "nothing")],
+            [NotFound; 5],
+        ),
+        ("GET", "/password/forgot".into(), vec![], [Allowed; 5]),
+        (
+            "POST",
+            "/password/forgot".into(),
+            vec![("email", "nobody@example.org")],
+            [Allowed; 5],
+        ),
+        (
+            "GET",
+            "/password/reset?token=unknown".into(),
+            vec![],
+            [NotFound; 5],
+        ),
+        (
+            "POST",
+            "/password/reset".into(),
+            vec![("token", "unknown"), ("password", "x")],
+            [NotFound; 5],
+        ),
+        (
+            "GET",
+            "/invitation?token=unknown".into(),
+            vec![],
+            [NotFound; 5],
+        ),
+        (
+            "POST",
+            "/invitation".into(),
+            vec![("token", "unknown"), ("password", "x")],
+            [NotFound; 5],
+        ),
+        (
+            "GET",
+            "/invitations".into(),
+            vec![],
+            [SignIn, Forbidden, Forbidden, Forbidden, Allowed],
+        ),
+        (
+            "POST",
+            "/invitations".into(),
+            vec![("email", "")],
+            [SignIn, Forbidden, Forbidden, Forbidden, Allowed],
+        ),
+        (
+            "POST",
+            format!("/invitations/{}/resend", uuid::Uuid::nil()),
+            vec![],
+            [SignIn, Forbidden, Forbidden, Forbidden, NotFound],
+        ),
+        (
+            "POST",
+            format!("/invitations/{}/revoke", uuid::Uuid::nil()),
+            vec![],
+            [SignIn, Forbidden, Forbidden, Forbidden, NotFound],
+        ),
+        (
+            "POST",
+            format!("{user_b_page}/force-reset"),
+            vec![("reason", "")],
+            [SignIn, Forbidden, Forbidden, Forbidden, Allowed],
+        ),
+        (
+            "POST",
+            format!("{user_b_page}/reset-two-factor"),
+            vec![("reason", "")],
+            [SignIn, Forbidden, Forbidden, Forbidden, Allowed],
+        ),
+        (
+            "GET",
+            format!("/admin/institutions/{institution_b}"),
+            vec![],
+            [SignIn, Forbidden, Forbidden, Forbidden, Allowed],
+        ),
+        (
+            "POST",
+            format!("/admin/institutions/{institution_b}/rename"),
+            vec![("name", ""), ("_version", "0")],
+            [SignIn, Forbidden, Forbidden, Forbidden, Allowed],
+        ),
+        (
+            "POST",
+            format!("/admin/institutions/{institution_b}/merge"),
+            vec![("into", ""), ("_version", "0")],
+            [SignIn, Forbidden, Forbidden, Forbidden, Allowed],
+        ),
+        (
+            "POST",
+            format!("/admin/institutions/{institution_b}/active"),
+            vec![("active", "false"), ("_version", "999")],
+            [SignIn, Forbidden, Forbidden, Forbidden, Allowed],
+        ),
+        (
+            "POST",
+            format!("/admin/institutions/{institution_b}/sso"),
+            vec![("issuer_url", "")],
+            [SignIn, Forbidden, Forbidden, Forbidden, Allowed],
+        ),
+        (
+            "GET",
+            format!("/sso/{institution_b}/login"),
+            vec![],
+            [NotFound; 5],
+        ),
+        (
+            "GET",
+            format!("/sso/{institution_b}/callback?code=x&state=y"),
+            vec![],
+            [NotFound; 5],
         ),
     ];
     assert_every_route_is_in(&table);

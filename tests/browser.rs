@@ -344,12 +344,8 @@ async fn an_officer_creates_a_project_walks_every_step_and_reads_the_verdict() {
     }
 
     // Review, submit, verdict.
-    wait_for_text(&c, "Check your answers before submitting").await;
-    click(&c, "#declaration").await;
+    wait_for_text(&c, "Review and submit").await;
     click(&c, "form.submit-form button").await;
-    wait_for_text(&c, "Case submitted").await;
-    wait_for_text(&c, "What happens next").await;
-    click(&c, "#open-case").await;
     let memo = wait_for_text(&c, "Verdict:").await;
     let verdict = c
         .find(Locator::Css(".verdict-panel h2 .badge"))
@@ -429,10 +425,9 @@ async fn an_officer_and_a_reviewer_carry_a_case_from_draft_to_decision_in_two_br
         ))
         .await
         .expect("review");
-    wait_for_text(&officer, "Check your answers before submitting").await;
-    click(&officer, "#declaration").await;
+    wait_for_text(&officer, "Review and submit").await;
     click(&officer, "form.submit-form button").await;
-    wait_for_text(&officer, "Case submitted").await;
+    wait_for_text(&officer, "Assessment submitted").await;
     let case_url = officer
         .current_url()
         .await
@@ -441,7 +436,6 @@ async fn an_officer_and_a_reviewer_carry_a_case_from_draft_to_decision_in_two_br
         .split('?')
         .next()
         .unwrap_or_default()
-        .trim_end_matches("/submitted")
         .to_owned();
 
     // The reviewer finds it in the queue and returns it with a message.
@@ -465,6 +459,14 @@ async fn an_officer_and_a_reviewer_carry_a_case_from_draft_to_decision_in_two_br
     // The officer reads the request, answers it and resubmits.
     officer.goto(&case_url).await.expect("case");
     wait_for_text(&officer, "Which mitigations are in place for the data?").await;
+    type_into(
+        &officer,
+        "#answer",
+        "A data management plan and a legal review are now recorded.",
+    )
+    .await;
+    click(&officer, "form[action$='/requests/answer'] button").await;
+    wait_for_text(&officer, "Answer saved").await;
     officer
         .goto(&format!("{case_url}/steps/9"))
         .await
@@ -473,10 +475,9 @@ async fn an_officer_and_a_reviewer_carry_a_case_from_draft_to_decision_in_two_br
     click(&officer, "#mitigations-legal_compliance_review").await;
     click(&officer, "#mitigations-data_management_plan").await;
     next(&officer).await;
-    wait_for_text(&officer, "Check your answers before submitting").await;
-    click(&officer, "#declaration").await;
+    wait_for_text(&officer, "Review and submit").await;
     click(&officer, "form.submit-form button").await;
-    wait_for_text(&officer, "Case resubmitted").await;
+    wait_for_text(&officer, "Resubmitted").await;
 
     // The reviewer sees what changed and overrides the verdict with a justification.
     reviewer.goto(&case_url).await.expect("case");
@@ -496,6 +497,8 @@ async fn an_officer_and_a_reviewer_carry_a_case_from_draft_to_decision_in_two_br
     )
     .await;
     click(&reviewer, "form[action$='/decision'] button").await;
+    wait_for_text(&reviewer, "Check your decision before it is recorded").await;
+    click(&reviewer, "button[name=_action][value=confirm]").await;
     wait_for_text(&reviewer, "Decision recorded").await;
 
     // The officer sees the decision.
@@ -890,6 +893,153 @@ async fn a_wizard_step_is_answered_and_saved_with_the_keyboard_alone() {
             .expect("answers");
     assert_eq!(saved["export_controlled_items"], "no");
     c.close().await.expect("close");
+}
+
+/// The reviewer's day: the queue (filtered), "assign to me", a return about one question,
+/// the answered resubmission at the top of the case, a decision checked on its
+/// confirmation page, and the second reviewer's co-signature of a lowered Red verdict;
+/// axe-core on every new page on the way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reviewer_works_the_queue_and_a_lowered_red_verdict_needs_a_second_signature() {
+    let Some((chromium, driver)) = browser_or_skip() else {
+        return;
+    };
+    let Some(axe) = axe_script() else { return };
+    let app = TestApp::new().await;
+    // A Red case (quantum sensing) and an Orange one, submitted by the officer.
+    let project = app.create_project("Quantum magnetometry").await;
+    let red = app.start_assessment(&project).await;
+    app.save_step(
+        &red,
+        1,
+        &[("area", "quantum"), ("sub_area", "quantum_sensing")],
+    )
+    .await;
+    assert_eq!(app.submit(&red).await.status.as_u16(), 303);
+    app.submitted_case("Grid storage").await;
+    let first = app.user("reviewer", None).await;
+    let second = app.user("reviewer", None).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let router = app.router.clone();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let (_driver, c, _profile) = start_browser(&chromium, &driver).await;
+    let mut failures = Vec::new();
+    let axe_here = |who: &'static str| {
+        let (c, axe) = (&c, &axe);
+        async move {
+            let url = c.current_url().await.expect("url").to_string();
+            axe_violations(c, axe)
+                .await
+                .into_iter()
+                .map(|v| format!("{who} {url}: {v}"))
+                .collect::<Vec<_>>()
+        }
+    };
+
+    // The queue, filtered to Red cases.
+    sign_in(&c, &base, &first.email).await;
+    c.goto(&format!("{base}/review")).await.expect("queue");
+    wait_for_text(&c, "2 cases waiting for a reviewer").await;
+    failures.extend(axe_here("reviewer").await);
+    c.find(Locator::Css("#verdict"))
+        .await
+        .expect("verdict filter")
+        .select_by_value("red")
+        .await
+        .expect("select");
+    click(&c, "form.queue-filters button").await;
+    wait_for_text(&c, "1 case waiting for a reviewer").await;
+    c.goto(&format!("{base}/review?waiting=soon"))
+        .await
+        .expect("bad filter");
+    wait_for_text(&c, "Waiting at least: write a whole number of days").await;
+    failures.extend(axe_here("reviewer").await);
+    c.goto(&format!("{base}/review?verdict=red"))
+        .await
+        .expect("queue");
+    click(&c, "table.data th[scope=row] a").await;
+
+    // Assign to me, then return it with a request about the partner's department.
+    wait_for_text(&c, "Not assigned").await;
+    click(&c, "form[action$='/assign'] button").await;
+    wait_for_text(&c, "Assigned to you").await;
+    failures.extend(axe_here("reviewer").await);
+    type_into(
+        &c,
+        "#message",
+        "Which laboratory at the partner does the work?",
+    )
+    .await;
+    c.find(Locator::Css("#question"))
+        .await
+        .expect("question")
+        .select_by_value("partner_unit")
+        .await
+        .expect("select");
+    click(&c, "form[action$='/return'] button").await;
+    wait_for_text(&c, "Case returned to the officer").await;
+
+    // The officer answers and resubmits (their own pages are tested elsewhere).
+    app.answer_requests(&red).await;
+    assert_eq!(app.submit(&red).await.status.as_u16(), 303);
+
+    // Request, answer and what changed come first; the decision is checked, then made.
+    c.goto(&format!("{base}/assessments/{red}"))
+        .await
+        .expect("case");
+    wait_for_text(&c, "Resubmitted: the request, the answer and what changed").await;
+    failures.extend(axe_here("reviewer").await);
+    click(&c, "#outcome-override").await;
+    click(&c, "#final_verdict-orange").await;
+    type_into(
+        &c,
+        "#justification",
+        "Basic research on magnetometry with no military end user.",
+    )
+    .await;
+    click(&c, "form[action$='/decision'] button").await;
+    wait_for_text(&c, "Check your decision before it is recorded").await;
+    wait_for_text(&c, "A second reviewer must co-sign this decision.").await;
+    failures.extend(axe_here("reviewer").await);
+    click(&c, "button[name=_action][value=confirm]").await;
+    wait_for_text(&c, "takes effect when a second reviewer co-signs it").await;
+    wait_for_text(
+        &c,
+        "You made this decision, so another reviewer must co-sign it.",
+    )
+    .await;
+    failures.extend(axe_here("reviewer").await);
+
+    // The second reviewer co-signs; the final verdict is Orange.
+    sign_out(&c).await;
+    sign_in(&c, &base, &second.email).await;
+    c.goto(&format!("{base}/review?status=cosign"))
+        .await
+        .expect("queue");
+    wait_for_text(&c, "Quantum magnetometry").await;
+    c.goto(&format!("{base}/assessments/{red}"))
+        .await
+        .expect("case");
+    click(&c, "form[action$='/cosign'] button").await;
+    wait_for_text(&c, "Decision co-signed").await;
+    let final_badge = c
+        .find(Locator::Css(".verdict-pair div:nth-child(2) .badge"))
+        .await
+        .expect("final verdict")
+        .text()
+        .await
+        .expect("text");
+    assert_eq!(final_badge, "Orange");
+    failures.extend(axe_here("reviewer").await);
+    c.close().await.expect("close");
+    assert!(
+        failures.is_empty(),
+        "axe-core violations:\n{}",
+        failures.join("\n")
+    );
 }
 
 /// How wide the page is, against the window's width.

@@ -157,7 +157,6 @@ async fn reset(app: &TestApp) {
         .execute(&app.db.pool)
         .await
         .expect("reset");
-    app.state.forget_users();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -356,6 +355,37 @@ async fn every_form_survives_arbitrary_input() {
         &["version"],
         post(&admin, "/rulebooks/simulate"),
     );
+    run(
+        "POST assign",
+        &["to"],
+        post(&reviewer, &format!("{case}/assign")),
+    );
+    run(
+        "POST answer",
+        &["request", "answer"],
+        post(&app, &format!("{case}/requests/answer")),
+    );
+    run(
+        "POST /account/mail",
+        &["delivery"],
+        post(&app, "/account/mail"),
+    );
+    run(
+        "POST decision/confirm",
+        &[
+            "_action",
+            "outcome",
+            "final_verdict",
+            "justification",
+            "conditions",
+        ],
+        with_version(format!("{case}/decision/confirm")),
+    );
+    run(
+        "POST reopen",
+        &["reason"],
+        with_version(format!("{case}/reopen")),
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -407,7 +437,20 @@ async fn every_query_string_survives_arbitrary_input() {
         &["actor", "action", "case", "from", "to"],
         get(&admin, "/admin/audit"),
     );
-    run("GET /review", &["screening"], get(&reviewer, "/review"));
+    run(
+        "GET /review",
+        &[
+            "screening",
+            "verdict",
+            "area",
+            "institution",
+            "status",
+            "waiting",
+            "assigned",
+            "page",
+        ],
+        get(&reviewer, "/review"),
+    );
     run(
         "GET /account/two-factor",
         &["required"],

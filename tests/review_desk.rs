@@ -666,3 +666,170 @@ async fn a_request_names_its_question_is_answered_and_tops_the_resubmitted_case(
             .contains(&"case.request_answer".to_owned())
     );
 }
+
+mod mail {
+    use super::*;
+    use common::maildev::MailDev;
+    use time::OffsetDateTime;
+    use triage::mail::MailSettings;
+    use triage::mail::sender::{Sender, send_due};
+    use triage::state::RuntimeConfig;
+
+    async fn send_all(app: &TestApp, s: &MailSettings) -> usize {
+        let sender = Sender::new(s).unwrap().expect("SMTP configured");
+        send_due(&app.db.pool, &sender, OffsetDateTime::now_utc())
+            .await
+            .unwrap()
+    }
+
+    fn find<'a>(mails: &'a [serde_json::Value], to: &str, subject: &str) -> &'a serde_json::Value {
+        mails
+            .iter()
+            .find(|m| {
+                m["to"][0]["address"].as_str() == Some(to)
+                    && m["subject"].as_str().unwrap_or_default().contains(subject)
+            })
+            .unwrap_or_else(|| panic!("no mail to {to} about {subject:?} in {mails:#?}"))
+    }
+
+    #[tokio::test]
+    async fn the_workflow_mails_the_people_concerned_through_smtp() {
+        let maildev = MailDev::start();
+        let s = MailSettings {
+            smtp_url: Some(maildev.url()),
+            from: "triage <triage@example.org>".into(),
+            public_url: "https://triage.example.org".into(),
+            digest_hour: 7,
+        };
+        let app = TestApp::with_config(RuntimeConfig {
+            mail: s.clone(),
+            ..RuntimeConfig::default()
+        })
+        .await;
+        let (reviewer_user, reviewer) = app.signed_in("reviewer", None).await;
+        let (lead_user, lead) = lead_reviewer(&app).await;
+        let id = red_case(&app, "Quantum magnetometry").await;
+        let link = format!("https://triage.example.org/assessments/{id}");
+        let reference: String = scalar(
+            &app,
+            "SELECT reference FROM assessments WHERE id = $1::uuid",
+            &id,
+        )
+        .await;
+        assert!(reference.starts_with("TRI-"), "{reference}");
+
+        // Assignment by a lead reviewer, to the assignee.
+        let r = lead
+            .post_form(
+                &format!("/assessments/{id}/assign"),
+                &[("to", &reviewer_user.id.to_string())],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        // Return, to the officer.
+        reviewer
+            .review(
+                &id,
+                "return",
+                &[("message", "Which lab?"), ("question", "partner_unit")],
+            )
+            .await;
+        // Answer, to the reviewer who asked (also the assigned one: one mail).
+        app.answer_requests(&id).await;
+        assert_eq!(app.submit(&id).await.status, StatusCode::SEE_OTHER);
+        // A lowered Red: the other reviewers are asked to co-sign.
+        reviewer
+            .review(&id, "decision/confirm", LOWER_TO_ORANGE)
+            .await;
+        // The co-signature: the decision, to the officer.
+        assert_eq!(
+            lead.review(&id, "cosign", &[]).await.status,
+            StatusCode::SEE_OTHER
+        );
+        // Reopening, to the officer and the reviewer who decided.
+        lead.review(&id, "reopen", &[("reason", "New register entry.")])
+            .await;
+
+        assert_eq!(send_all(&app, &s).await, 7);
+        let mails = maildev.wait_for(7);
+        let officer = app.officer.email.as_str();
+        let rev = reviewer_user.email.as_str();
+        for (to, subject, words) in [
+            (
+                rev,
+                "Quantum magnetometry was assigned to you",
+                "Lead Lena assigned",
+            ),
+            (officer, "Quantum magnetometry was returned", "Which lab?"),
+            (
+                rev,
+                "the officer answered your request",
+                "Done: see the changed answers.",
+            ),
+            (
+                lead_user.email.as_str(),
+                "a decision waits for your co-signature",
+                "Overrode the computed verdict Red with Orange",
+            ),
+            (
+                officer,
+                "Quantum magnetometry was decided",
+                "final verdict Orange (computed Red)",
+            ),
+            (officer, "the decision was reopened", "New register entry."),
+            (rev, "the decision was reopened", "New register entry."),
+        ] {
+            let m = find(&mails, to, subject);
+            let text = m["text"].as_str().unwrap_or_default();
+            assert!(
+                m["subject"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .starts_with(&reference),
+                "{subject}: {}",
+                m["subject"]
+            );
+            assert!(text.contains(&reference), "{subject}: {text}");
+            assert!(text.contains(words), "{subject}: {text}");
+            assert!(text.contains(&link), "{subject}: {text}");
+        }
+    }
+
+    #[tokio::test]
+    async fn each_user_chooses_immediate_mail_or_a_daily_digest() {
+        let app = TestApp::new().await;
+        let page = app.get("/account").await;
+        page.assert_contains(
+            "id=\"delivery-immediate\" name=\"delivery\" value=\"immediate\" checked",
+        );
+        let r = app
+            .post_form("/account/mail", &[("delivery", "weekly")])
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        r.assert_contains("<a href=\"#delivery\">Mail: choose");
+        let r = app
+            .post_form("/account/mail", &[("delivery", "digest")])
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        app.get("/account")
+            .await
+            .assert_contains("id=\"delivery-digest\" name=\"delivery\" value=\"digest\" checked");
+
+        // A return now goes into the officer's digest (held: no SMTP in this app).
+        let id = app.submitted_case("Grid storage").await;
+        let (_, reviewer) = app.signed_in("reviewer", None).await;
+        reviewer
+            .review(&id, "return", &[("message", "Which grid operator?")])
+            .await;
+        let (delivery, kind): (String, String) =
+            sqlx::query_as("SELECT delivery, kind FROM outbox WHERE recipient_id = $1")
+                .bind(app.officer.id)
+                .fetch_one(&app.db.pool)
+                .await
+                .expect("the officer's mail");
+        assert_eq!(
+            (delivery.as_str(), kind.as_str()),
+            ("digest", "case.returned")
+        );
+    }
+}

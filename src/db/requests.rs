@@ -31,26 +31,28 @@ pub async fn messages(pool: &PgPool, assessment_id: Uuid) -> sqlx::Result<Vec<Re
     .await
 }
 
-/// The officer answers an open request of the case; false when it is not an open
-/// request of this case (answered meanwhile, or another case's).
+/// The officer answers an open request of the case; returns the reviewer who asked, or
+/// `None` when it is not an open request of this case (answered meanwhile, or another
+/// case's).
 pub async fn answer(
     tx: &mut Transaction<'_, Postgres>,
     assessment_id: Uuid,
     request: Uuid,
     author: Uuid,
     body: &str,
-) -> sqlx::Result<bool> {
-    let open = sqlx::query(
+) -> sqlx::Result<Option<Uuid>> {
+    let asked_by: Option<Uuid> = sqlx::query_scalar(
         "UPDATE returns SET answered_at = now()
-         WHERE id = $1 AND assessment_id = $2 AND answered_at IS NULL",
+         WHERE id = $1 AND assessment_id = $2 AND answered_at IS NULL
+         RETURNING returned_by",
     )
     .bind(request)
     .bind(assessment_id)
-    .execute(&mut **tx)
+    .fetch_optional(&mut **tx)
     .await?;
-    if open.rows_affected() != 1 {
-        return Ok(false);
-    }
+    let Some(asked_by) = asked_by else {
+        return Ok(None);
+    };
     sqlx::query(
         "INSERT INTO request_messages (id, return_id, author_id, body) VALUES ($1, $2, $3, $4)",
     )
@@ -60,5 +62,5 @@ pub async fn answer(
     .bind(body)
     .execute(&mut **tx)
     .await?;
-    Ok(true)
+    Ok(Some(asked_by))
 }

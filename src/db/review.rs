@@ -250,6 +250,8 @@ pub async fn decision(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<Decision>>
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct QueueItem {
     pub id: Uuid,
+    /// The human reference, `TRI-2026-0042`.
+    pub reference: String,
     pub title: String,
     pub institution_name: Option<String>,
     pub partner_name: Option<String>,
@@ -318,7 +320,7 @@ pub async fn queue(
 ) -> sqlx::Result<(Vec<QueueItem>, i64)> {
     let (kind, user) = assigned_bind(f.assigned);
     let items = sqlx::query_as(&format!(
-        "SELECT a.id, p.title, i.name AS institution_name, a.partner_name, ar.name AS area_name,
+        "SELECT a.id, a.reference, p.title, i.name AS institution_name, a.partner_name, ar.name AS area_name,
                 a.status, a.verdict, a.submitted_at, a.screening_changed,
                 coalesce(floor(extract(epoch FROM now() - a.submitted_at) / 86400), 0)::int AS days_waiting,
                 a.assigned_to, u.display_name AS assigned_name

@@ -30,6 +30,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/account", get(account_get))
         .route("/account/password", post(password_post))
+        .route("/account/mail", post(mail_post))
         .route(
             "/account/two-factor",
             get(two_factor_get).post(two_factor_post),
@@ -48,6 +49,8 @@ struct AccountPage {
     totp_enabled: bool,
     recovery_left: i64,
     require_totp: bool,
+    /// Mail as it happens, or one daily digest.
+    digest: bool,
     errors: Errors,
 }
 
@@ -67,8 +70,60 @@ async fn account_page(
         totp_enabled: s.user.totp_enabled,
         recovery_left: db::users::unused_recovery_codes(state.pool(), s.user.id).await?,
         require_totp: db::users::require_totp(state.pool()).await?,
+        digest: db::users::mail_digest(state.pool(), s.user.id).await?,
         errors: Errors(errors),
     })
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct MailForm {
+    delivery: String,
+}
+
+/// The user's choice: each notification at once, or one daily digest.
+async fn mail_post(
+    State(state): State<AppState>,
+    s: Signed,
+    Form(f): Form<MailForm>,
+) -> AppResult<Response> {
+    let digest = match f.delivery.trim() {
+        "immediate" => false,
+        "digest" => true,
+        _ => {
+            let page = account_page(
+                &state,
+                &s,
+                vec![FieldError::new(
+                    "delivery",
+                    "Mail: choose \"Each message as it happens\" or \"One daily digest\".",
+                )],
+                None,
+            )
+            .await?;
+            return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
+        }
+    };
+    let mut tx = state.pool().begin().await?;
+    db::users::set_mail_digest(&mut tx, s.user.id, digest).await?;
+    db::audit::record(
+        &mut tx,
+        &s.actor(),
+        Entry {
+            action: "account.mail",
+            assessment_id: None,
+            project_id: None,
+            summary: if digest {
+                "Chose one daily digest of mail".to_owned()
+            } else {
+                "Chose each mail as it happens".to_owned()
+            },
+            details: serde_json::json!({ "delivery": if digest { "digest" } else { "immediate" } }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Redirect::to("/account?notice=mail_delivery").into_response())
 }
 
 async fn account_get(

@@ -25,6 +25,7 @@ use crate::domain::memo::{NextSteps, next_steps};
 use crate::domain::rulebook::{Colour, Rulebook};
 use crate::domain::verdict::{self, Evaluation, Finding, FindingCounts};
 use crate::error::{AppError, AppResult};
+use crate::services::notifications::{self, CaseMail};
 use crate::state::AppState;
 use crate::web::extract::{AnyRole, CaseOf, OfficerOrReviewer, Query, ReviewerOnly};
 use crate::web::forms::{Check, Errors, FormPairs};
@@ -671,6 +672,18 @@ async fn return_post(
         s.user.id,
         &message,
         question.as_deref(),
+    )
+    .await?;
+    notifications::returned(
+        &mut tx,
+        &state.config().mail,
+        &CaseMail {
+            id: case.assessment.id,
+            reference: &case.assessment.reference,
+            title: &case.project.title,
+        },
+        case.assessment.submitted_by,
+        &message,
     )
     .await?;
     db::audit::record(

@@ -16,6 +16,7 @@ use crate::domain::answers::FieldError;
 use crate::domain::lifecycle::{Status, Transition};
 use crate::domain::rulebook::Colour;
 use crate::error::{AppError, AppResult};
+use crate::services::notifications::{self, CaseMail};
 use crate::state::AppState;
 use crate::web::case::{
     LONG_TEXT, ReviewInput, advance, as_seen, case_with_errors, reviewable, stale,
@@ -224,8 +225,35 @@ async fn confirm_post(
             valid.final_verdict.word()
         )
     };
+    let mail_case = CaseMail {
+        id: case.assessment.id,
+        reference: &case.assessment.reference,
+        title: &case.project.title,
+    };
+    let words = format!(
+        "{}.{}",
+        summary,
+        if valid.conditions.is_empty() {
+            String::new()
+        } else {
+            format!("\nConditions:\n- {}", valid.conditions.join("\n- "))
+        }
+    );
     if cosign_required {
+        let mut except = vec![s.user.id];
+        except.extend(case.assessment.submitted_by);
+        notifications::cosign_needed(&mut tx, &state.config().mail, &mail_case, &except, &words)
+            .await?;
         summary.push_str(" (takes effect when a second reviewer co-signs)");
+    } else {
+        notifications::decided(
+            &mut tx,
+            &state.config().mail,
+            &mail_case,
+            case.assessment.submitted_by,
+            &words,
+        )
+        .await?;
     }
     db::audit::record(
         &mut tx,
@@ -300,6 +328,29 @@ async fn cosign_post(
     if !db::review::cosign(&mut tx, case.assessment.id, s.user.id).await? {
         return Err(stale());
     }
+    notifications::decided(
+        &mut tx,
+        &state.config().mail,
+        &CaseMail {
+            id: case.assessment.id,
+            reference: &case.assessment.reference,
+            title: &case.project.title,
+        },
+        case.assessment.submitted_by,
+        &format!(
+            "final verdict {} (computed {}), decided by {} and co-signed by {}.{}",
+            decision.final_verdict.word(),
+            decision.computed_verdict.word(),
+            decision.decided_by_name,
+            s.user.display_name,
+            if decision.conditions.is_empty() {
+                String::new()
+            } else {
+                format!("\nConditions:\n- {}", decision.conditions.join("\n- "))
+            }
+        ),
+    )
+    .await?;
     db::audit::record(
         &mut tx,
         &s.actor(),
@@ -357,6 +408,22 @@ async fn reopen_post(
     let mut tx = state.pool().begin().await?;
     advance(&mut tx, &case, next).await?;
     db::review::reopen(&mut tx, case.assessment.id, s.user.id, reason.as_str()).await?;
+    let mut to: Vec<uuid::Uuid> = case.assessment.submitted_by.into_iter().collect();
+    if decision.decided_by != s.user.id {
+        to.push(decision.decided_by);
+    }
+    notifications::reopened(
+        &mut tx,
+        &state.config().mail,
+        &CaseMail {
+            id: case.assessment.id,
+            reference: &case.assessment.reference,
+            title: &case.project.title,
+        },
+        &to,
+        reason.as_str(),
+    )
+    .await?;
     db::audit::record(
         &mut tx,
         &s.actor(),

@@ -2,6 +2,7 @@
 
 mod account;
 mod admin;
+mod admin_accounts;
 mod api;
 mod assets;
 pub mod attachments;
@@ -16,9 +17,12 @@ pub mod extract;
 mod forms;
 mod health;
 mod home;
+mod institutions_admin;
+mod invitations;
 mod layout;
 pub mod mitigations;
 mod outbox;
+mod password_reset;
 mod project_edit;
 mod projects;
 mod queue;
@@ -30,6 +34,8 @@ mod rulebooks;
 mod screening;
 pub mod security;
 pub mod session;
+pub mod setup;
+mod sso;
 mod start;
 mod wizard;
 
@@ -79,8 +85,14 @@ pub fn app(state: AppState) -> Router {
         .merge(projects::router())
         .merge(project_edit::router())
         .merge(auth::router())
+        .merge(setup::router())
+        .merge(sso::router())
+        .merge(institutions_admin::router())
+        .merge(invitations::router())
+        .merge(password_reset::router())
         .merge(account::router())
         .merge(admin::router())
+        .merge(admin_accounts::router())
         .merge(wizard::router())
         .merge(case::router())
         .merge(decide::router())

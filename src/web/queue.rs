@@ -19,6 +19,7 @@ use crate::domain::answers::FieldError;
 use crate::domain::lifecycle::Status;
 use crate::domain::rulebook::Colour;
 use crate::error::{AppError, AppResult};
+use crate::services::notifications::{self, CaseMail};
 use crate::state::AppState;
 use crate::web::extract::{CaseOf, Query, Reviewer, ReviewerOnly};
 use crate::web::forms::{Errors, FormPairs};
@@ -254,6 +255,22 @@ async fn assign_post(
     };
     let mut tx = state.pool().begin().await?;
     db::review::assign(&mut tx, case.assessment.id, to.as_ref().map(|(id, _)| *id)).await?;
+    if let Some((id, _)) = &to
+        && *id != s.user.id
+    {
+        notifications::assigned(
+            &mut tx,
+            &state.config().mail,
+            &CaseMail {
+                id: case.assessment.id,
+                reference: &case.assessment.reference,
+                title: &case.project.title,
+            },
+            *id,
+            &s.user.display_name,
+        )
+        .await?;
+    }
     db::audit::record(
         &mut tx,
         &s.actor(),

@@ -12,6 +12,7 @@ use crate::db;
 use crate::db::audit::Entry;
 use crate::domain::lifecycle::Status;
 use crate::error::{AppError, AppResult};
+use crate::services::notifications::{self, CaseMail};
 use crate::state::AppState;
 use crate::web::case::{LONG_TEXT, ReviewInput, case_with_errors};
 use crate::web::extract::{CaseOf, OfficerOnly};
@@ -51,13 +52,30 @@ async fn answer_post(
     let Some(answer) = answer else {
         return case_with_errors(&state, &s, case, input, check.into_errors()).await;
     };
+    let assigned = db::review::assignment(state.pool(), case.assessment.id).await?;
     let mut tx = state.pool().begin().await?;
-    if !db::requests::answer(&mut tx, case.assessment.id, request, s.user.id, &answer).await? {
+    let Some(asked_by) =
+        db::requests::answer(&mut tx, case.assessment.id, request, s.user.id, &answer).await?
+    else {
         return Err(AppError::Conflict(
             "This request is already answered, or is not a request of this case; nothing was changed. Reload the case."
                 .into(),
         ));
-    }
+    };
+    let mut to = vec![asked_by];
+    to.extend(assigned.map(|(id, _)| id).filter(|id| *id != asked_by));
+    notifications::answered(
+        &mut tx,
+        &state.config().mail,
+        &CaseMail {
+            id: case.assessment.id,
+            reference: &case.assessment.reference,
+            title: &case.project.title,
+        },
+        &to,
+        &answer,
+    )
+    .await?;
     db::audit::record(
         &mut tx,
         &s.actor(),
