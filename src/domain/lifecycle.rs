@@ -209,7 +209,14 @@ mod tests {
 
     #[test]
     fn only_drafts_and_returned_cases_are_editable_and_drafts_are_private() {
-        for s in [Draft, Submitted, Returned, Resubmitted, Status::Cosign, Decided] {
+        for s in [
+            Draft,
+            Submitted,
+            Returned,
+            Resubmitted,
+            Status::Cosign,
+            Decided,
+        ] {
             assert_eq!(s.is_editable(), matches!(s, Draft | Returned));
             assert_eq!(s.is_visible_to_reviewers(), s != Draft);
             assert_eq!(Status::parse(s.code()), Some(s));
