@@ -78,7 +78,7 @@ pub fn validate(
         Ok(n) => n.into_string(),
         Err(e) => {
             errors.push(FieldError::new(
-                &format!("note_{field}"),
+                format!("note_{field}"),
                 format!("{label}, note: {}", e.message()),
             ));
             String::new()
@@ -89,7 +89,7 @@ pub fn validate(
         "done" => {
             if note.trim().is_empty() && !has_files && errors.is_empty() {
                 errors.push(FieldError::new(
-                    &format!("note_{field}"),
+                    format!("note_{field}"),
                     format!(
                         "{label} is marked done: say in the note where the evidence is kept, or attach the evidence to this mitigation first."
                     ),
@@ -103,14 +103,14 @@ pub fn validate(
                 .filter(|o| owners.contains(o));
             if owner.is_none() {
                 errors.push(FieldError::new(
-                    &format!("owner_{field}"),
+                    format!("owner_{field}"),
                     format!("{label} is planned: choose the officer who sees to it."),
                 ));
             }
             let due = match parse_day(&input.due) {
                 Ok(Some(d)) if d < today => {
                     errors.push(FieldError::new(
-                        &format!("due_{field}"),
+                        format!("due_{field}"),
                         format!("{label} is planned: the due date has passed; give a date from today on."),
                     ));
                     None
@@ -118,14 +118,14 @@ pub fn validate(
                 Ok(Some(d)) => Some(d),
                 Ok(None) => {
                     errors.push(FieldError::new(
-                        &format!("due_{field}"),
+                        format!("due_{field}"),
                         format!("{label} is planned: give the date by which it will be done (YYYY-MM-DD)."),
                     ));
                     None
                 }
                 Err(e) => {
                     errors.push(FieldError::new(
-                        &format!("due_{field}"),
+                        format!("due_{field}"),
                         format!("{label}, due date: {e}"),
                     ));
                     None
@@ -138,7 +138,7 @@ pub fn validate(
         }
         _ => {
             errors.push(FieldError::new(
-                &format!("status_{field}"),
+                format!("status_{field}"),
                 format!("{label}: choose done or planned."),
             ));
             None

@@ -7,9 +7,7 @@
 pub fn parse(text: &str) -> Option<String> {
     let upper = text.trim().to_ascii_uppercase();
     let rest = upper.strip_prefix("TRI")?;
-    let mut parts = rest
-        .split(|c: char| c == '-' || c == ' ')
-        .filter(|p| !p.is_empty());
+    let mut parts = rest.split(['-', ' ']).filter(|p| !p.is_empty());
     let year = parts.next()?;
     let number = parts.next()?;
     if parts.next().is_some()
