@@ -250,6 +250,11 @@ async fn serve(
 ) -> anyhow::Result<()> {
     let idle_secs = runtime.session_idle_secs;
     let state = AppState::prepare(pool, rulebook, runtime).await?;
+    if let Some(link) = triage::web::setup::announce(&state).await? {
+        tracing::warn!(
+            "no administrator exists yet: open {link} to create the first administrator and institution (the code works once)"
+        );
+    }
     // Re-screening after register changes runs here, one server at a time per job.
     triage::services::rescreen::spawn_worker(state.clone());
     // Mail is sent from the outbox by every server; rows are claimed, never sent twice.

@@ -173,6 +173,9 @@ struct Inner {
     register: RwLock<(Option<i64>, Arc<Register>)>,
     /// Older rulebook versions, loaded from the database when an old assessment needs them.
     rulebooks: Mutex<HashMap<String, Arc<Rulebook>>>,
+    /// No administrator existed when last checked: pages tell visitors about the
+    /// first-run setup address in the server's log. Once false it stays false.
+    setup_pending: std::sync::atomic::AtomicBool,
 }
 
 impl AppState {
@@ -214,6 +217,7 @@ impl AppState {
                 .context("opening the attachment store")?;
         let rulebook = Arc::new(rulebook);
         let rulebooks = HashMap::from([(rulebook.version().to_owned(), rulebook.clone())]);
+        let setup_pending = !db::users::admin_exists(&pool).await?;
         let state = AppState {
             inner: Arc::new(Inner {
                 pool,
@@ -225,6 +229,7 @@ impl AppState {
                 active: RwLock::new((i64::MIN, rulebook)),
                 register: RwLock::new((revision, Arc::new(register))),
                 rulebooks: Mutex::new(rulebooks),
+                setup_pending: std::sync::atomic::AtomicBool::new(setup_pending),
             }),
         };
         state.load_active(activation).await?;
@@ -247,6 +252,29 @@ impl AppState {
     /// The key of visitors' CSRF tokens.
     pub fn csrf_key(&self) -> &[u8] {
         &self.inner.csrf_key
+    }
+
+    /// Whether no administrator existed when last checked (see [`Self::recheck_setup`]).
+    pub fn setup_pending(&self) -> bool {
+        self.inner
+            .setup_pending
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Reads again whether an administrator exists, while setup is pending (an
+    /// administrator may have been made from the shell or on another server).
+    pub async fn recheck_setup(&self) -> sqlx::Result<bool> {
+        if self.setup_pending() && db::users::admin_exists(self.pool()).await? {
+            self.setup_done();
+        }
+        Ok(self.setup_pending())
+    }
+
+    /// The first administrator exists.
+    pub fn setup_done(&self) {
+        self.inner
+            .setup_pending
+            .store(false, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The dashboard's figures for a scope, recomputed at most every few seconds.

@@ -85,3 +85,28 @@ document.addEventListener("DOMContentLoaded", function () {
     setTimeout(tick, 2000);
   });
 });
+
+// Character counts on long fields: the limit is checked by the server with a message;
+// this only says how many characters are left, and never cuts what was typed.
+function characterCount(field) {
+  var max = parseInt(field.getAttribute("data-maxlength"), 10);
+  var note = document.getElementById(field.id + "-count");
+  if (!max || !note) { return; }
+  function update() {
+    var left = max - Array.from(field.value).length;
+    note.textContent = left >= 0
+      ? "You have " + left.toLocaleString("en-GB") + " character" + (left === 1 ? "" : "s") + " remaining"
+      : "You have " + (-left).toLocaleString("en-GB") + " character" + (left === -1 ? "" : "s") + " too many";
+    note.classList.toggle("over", left < 0);
+  }
+  field.addEventListener("input", update);
+  update();
+}
+
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("[data-maxlength]").forEach(characterCount);
+  // The step list is open on wide screens and folded on phones.
+  document.querySelectorAll("details[data-open-wide]").forEach(function (d) {
+    if (window.matchMedia("(min-width: 50em)").matches) { d.open = true; }
+  });
+});

@@ -27,8 +27,16 @@ type Row<'a> = (&'a str, String, Vec<(&'a str, &'a str)>, [Expect; 5]);
 fn declared_routes() -> Vec<String> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/web");
     let mut routes = Vec::new();
-    for file in std::fs::read_dir(dir).expect("src/web").flatten() {
-        let text = std::fs::read_to_string(file.path()).unwrap_or_default();
+    // src/web and its module folders (src/web/wizard).
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("src/web").flatten() {
+        match std::fs::read_dir(entry.path()) {
+            Ok(inner) => files.extend(inner.flatten().map(|e| e.path())),
+            Err(_) => files.push(entry.path()),
+        }
+    }
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
         for piece in text.split(".route(").skip(1) {
             if let Some(path) = piece.trim_start().strip_prefix('"') {
                 routes.push(path.split('"').next().unwrap_or_default().to_owned());
@@ -132,6 +140,8 @@ async fn every_route_answers_every_role_as_the_access_rules_say() {
     assert_eq!(app.submit(&submitted).await.status, StatusCode::SEE_OTHER);
 
     let second = app.submitted_case("Officer A's second project").await;
+    let draft_project = app.create_project("Officer A's draft project").await;
+    let draft2 = app.start_assessment(&draft_project).await;
     let (user_b, officer_b) = app.signed_in("officer", Some(app.institution_b)).await;
     let (_, reviewer) = app.signed_in("reviewer", None).await;
     let (_, admin) = app.signed_in("admin", None).await;
@@ -225,6 +235,12 @@ async fn every_route_answers_every_role_as_the_access_rules_say() {
         (
             "GET",
             "/".into(),
+            vec![],
+            [Allowed, Allowed, Allowed, Allowed, Allowed],
+        ),
+        (
+            "GET",
+            "/areas".into(),
             vec![],
             [Allowed, Allowed, Allowed, Allowed, Allowed],
         ),
@@ -492,6 +508,40 @@ async fn every_route_answers_every_role_as_the_access_rules_say() {
             vec![],
             [SignIn, Forbidden, Forbidden, Forbidden, Allowed],
         ),
+        (
+            "GET",
+            format!("/projects/{draft_project}/edit"),
+            vec![],
+            [SignIn, Allowed, NotFound, Forbidden, Forbidden],
+        ),
+        (
+            "POST",
+            format!("/projects/{draft_project}/edit"),
+            vec![
+                ("_version", "1"),
+                ("title", "Renamed"),
+                ("lead_researcher", "L"),
+            ],
+            [SignIn, Allowed, NotFound, Forbidden, Forbidden],
+        ),
+        (
+            "GET",
+            format!("{s}/submitted"),
+            vec![],
+            [SignIn, Allowed, NotFound, Forbidden, Forbidden],
+        ),
+        (
+            "GET",
+            format!("/assessments/{draft2}/delete"),
+            vec![],
+            [SignIn, Allowed, NotFound, Forbidden, Forbidden],
+        ),
+        (
+            "POST",
+            format!("/assessments/{draft2}/delete"),
+            vec![("_version", "1")],
+            [SignIn, Allowed, NotFound, Forbidden, Forbidden],
+        ),
         // Every route not covered above, so that none is left out.
         ("GET", "/static/triage.css".into(), vec![], [Allowed; 5]),
         ("GET", "/healthz/live".into(), vec![], [Allowed; 5]),
@@ -555,6 +605,12 @@ async fn every_route_answers_every_role_as_the_access_rules_say() {
         (
             "GET",
             format!("{s}/report"),
+            vec![],
+            [SignIn, Allowed, NotFound, Allowed, NotFound],
+        ),
+        (
+            "GET",
+            format!("{s}/report.css"),
             vec![],
             [SignIn, Allowed, NotFound, Allowed, NotFound],
         ),
@@ -650,6 +706,12 @@ async fn every_route_answers_every_role_as_the_access_rules_say() {
         ),
         (
             "GET",
+            "/cases.xlsx".into(),
+            vec![],
+            [SignIn, Allowed, Allowed, Allowed, Forbidden],
+        ),
+        (
+            "GET",
             "/cases.json".into(),
             vec![],
             [SignIn, Allowed, Allowed, Allowed, Forbidden],
@@ -734,7 +796,7 @@ async fn every_route_answers_every_role_as_the_access_rules_say() {
         ),
         (
             "POST",
-            user_b_page,
+            user_b_page.clone(),
             vec![("role", "officer"), ("institution_id", &institution_b)],
             [SignIn, Forbidden, Forbidden, Forbidden, Allowed],
         ),
@@ -750,6 +812,123 @@ async fn every_route_answers_every_role_as_the_access_rules_say() {
             format!("/admin/register/entries/{entry}/remove"),
             vec![],
             [SignIn, Forbidden, Forbidden, Forbidden, Allowed],
+        ),
+        // Accounts (issue 12): an administrator exists, so setup is gone for everyone.
+        ("GET", "/setup?code=nothing".into(), vec![], [NotFound; 5]),
+        (
+            "POST",
+            "/setup".into(),
+            vec![("code", "nothing")],
+            [NotFound; 5],
+        ),
+        ("GET", "/password/forgot".into(), vec![], [Allowed; 5]),
+        (
+            "POST",
+            "/password/forgot".into(),
+            vec![("email", "nobody@example.org")],
+            [Allowed; 5],
+        ),
+        (
+            "GET",
+            "/password/reset?token=unknown".into(),
+            vec![],
+            [NotFound; 5],
+        ),
+        (
+            "POST",
+            "/password/reset".into(),
+            vec![("token", "unknown"), ("password", "x")],
+            [NotFound; 5],
+        ),
+        (
+            "GET",
+            "/invitation?token=unknown".into(),
+            vec![],
+            [NotFound; 5],
+        ),
+        (
+            "POST",
+            "/invitation".into(),
+            vec![("token", "unknown"), ("password", "x")],
+            [NotFound; 5],
+        ),
+        (
+            "GET",
+            "/invitations".into(),
+            vec![],
+            [SignIn, Forbidden, Forbidden, Forbidden, Allowed],
+        ),
+        (
+            "POST",
+            "/invitations".into(),
+            vec![("email", "")],
+            [SignIn, Forbidden, Forbidden, Forbidden, Allowed],
+        ),
+        (
+            "POST",
+            format!("/invitations/{}/resend", uuid::Uuid::nil()),
+            vec![],
+            [SignIn, Forbidden, Forbidden, Forbidden, NotFound],
+        ),
+        (
+            "POST",
+            format!("/invitations/{}/revoke", uuid::Uuid::nil()),
+            vec![],
+            [SignIn, Forbidden, Forbidden, Forbidden, NotFound],
+        ),
+        (
+            "POST",
+            format!("{user_b_page}/force-reset"),
+            vec![("reason", "")],
+            [SignIn, Forbidden, Forbidden, Forbidden, Allowed],
+        ),
+        (
+            "POST",
+            format!("{user_b_page}/reset-two-factor"),
+            vec![("reason", "")],
+            [SignIn, Forbidden, Forbidden, Forbidden, Allowed],
+        ),
+        (
+            "GET",
+            format!("/admin/institutions/{institution_b}"),
+            vec![],
+            [SignIn, Forbidden, Forbidden, Forbidden, Allowed],
+        ),
+        (
+            "POST",
+            format!("/admin/institutions/{institution_b}/rename"),
+            vec![("name", ""), ("_version", "0")],
+            [SignIn, Forbidden, Forbidden, Forbidden, Allowed],
+        ),
+        (
+            "POST",
+            format!("/admin/institutions/{institution_b}/merge"),
+            vec![("into", ""), ("_version", "0")],
+            [SignIn, Forbidden, Forbidden, Forbidden, Allowed],
+        ),
+        (
+            "POST",
+            format!("/admin/institutions/{institution_b}/active"),
+            vec![("active", "false"), ("_version", "999")],
+            [SignIn, Forbidden, Forbidden, Forbidden, Allowed],
+        ),
+        (
+            "POST",
+            format!("/admin/institutions/{institution_b}/sso"),
+            vec![("issuer_url", "")],
+            [SignIn, Forbidden, Forbidden, Forbidden, Allowed],
+        ),
+        (
+            "GET",
+            format!("/sso/{institution_b}/login"),
+            vec![],
+            [NotFound; 5],
+        ),
+        (
+            "GET",
+            format!("/sso/{institution_b}/callback?code=x&state=y"),
+            vec![],
+            [NotFound; 5],
         ),
     ];
     assert_every_route_is_in(&table);

@@ -1041,3 +1041,208 @@ async fn a_reviewer_works_the_queue_and_a_lowered_red_verdict_needs_a_second_sig
         failures.join("\n")
     );
 }
+
+/// How wide the page is, against the window's width.
+async fn scroll_width(c: &Client) -> i64 {
+    c.execute("return document.documentElement.scrollWidth;", vec![])
+        .await
+        .expect("scrollWidth")
+        .as_i64()
+        .unwrap_or(i64::MAX)
+}
+
+/// The officer's day (issue 10) on a 390-pixel phone: the start page with a draft that
+/// needs action, the step list folded, check answers, the declaration, the confirmation
+/// with the reference; nothing wider than the screen; every new page at zero axe-core
+/// violations; and the committee report printed to PDF with "Page x of y", the
+/// reference and the confidentiality marking on every page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_officers_day_on_a_phone_and_the_report_printed_to_pdf() {
+    let Some((chromium, driver)) = browser_or_skip() else {
+        return;
+    };
+    let Some(axe) = axe_script() else { return };
+    let app = TestApp::new().await;
+    let (officer_user, officer) = app.signed_in("officer", Some(app.institution_a)).await;
+    // A draft to continue, and a project whose details may still change.
+    let project = officer
+        .create_project("Phone-sized photonics project")
+        .await;
+    let id = officer.start_assessment(&project).await;
+    officer
+        .save_step(
+            &id,
+            1,
+            &[("area", "green_development"), ("sub_area", "green_grid")],
+        )
+        .await;
+    let editable = officer
+        .create_project("Project with details to change")
+        .await;
+    let other = officer.create_project("Draft to delete").await;
+    let to_delete = officer.start_assessment(&other).await;
+    let reference: String =
+        sqlx::query_scalar("SELECT reference FROM assessments WHERE id = $1::uuid")
+            .bind(&id)
+            .fetch_one(&app.db.pool)
+            .await
+            .expect("reference");
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let router = app.router.clone();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let (_driver, c, _profile) = start_browser(&chromium, &driver).await;
+    c.set_window_size(390, 844).await.expect("phone size");
+    let width: i64 = c
+        .execute("return window.innerWidth;", vec![])
+        .await
+        .expect("width")
+        .as_i64()
+        .unwrap_or_default();
+    assert!(width <= 390, "the window is {width} pixels wide");
+    sign_in(&c, &base, &officer_user.email).await;
+
+    let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("phone");
+    std::fs::create_dir_all(&shots).expect("screenshot folder");
+    let mut failures = Vec::new();
+    let check = |c: Client, name: &'static str| {
+        let shots = shots.clone();
+        let axe = axe.clone();
+        async move {
+            let mut problems = Vec::new();
+            let w = scroll_width(&c).await;
+            if w > 390 {
+                problems.push(format!(
+                    "{name}: the page is {w} pixels wide on a 390-pixel phone"
+                ));
+            }
+            if let Ok(png) = c.screenshot().await {
+                std::fs::write(shots.join(format!("{name}.png")), png).expect("screenshot");
+            }
+            for v in axe_violations(&c, &axe).await {
+                problems.push(format!("{name}: {v}"));
+            }
+            problems
+        }
+    };
+
+    // The start page: the draft needs action.
+    c.goto(&format!("{base}/")).await.expect("start");
+    wait_for_text(&c, "Needs your action").await;
+    wait_for_text(&c, &reference).await;
+    failures.extend(check(c.clone(), "start").await);
+    c.goto(&format!("{base}/projects?scope=institution"))
+        .await
+        .expect("projects");
+    wait_for_text(&c, "Phone-sized photonics project").await;
+    failures.extend(check(c.clone(), "projects").await);
+    c.goto(&format!("{base}/cases")).await.expect("cases");
+    failures.extend(check(c.clone(), "cases").await);
+    c.goto(&format!("{base}/projects/{editable}/edit"))
+        .await
+        .expect("edit");
+    wait_for_text(&c, "Change the project details").await;
+    failures.extend(check(c.clone(), "project-edit").await);
+    c.goto(&format!("{base}/assessments/{to_delete}/delete"))
+        .await
+        .expect("delete");
+    wait_for_text(&c, "Yes, delete this draft").await;
+    failures.extend(check(c.clone(), "delete-draft").await);
+
+    // The step: its list of steps is folded on a phone, and the counter runs.
+    c.goto(&format!("{base}/assessments/{id}/steps/9"))
+        .await
+        .expect("step");
+    wait_for_text(&c, "Step 9 of 9").await;
+    let open = c
+        .execute(
+            "return document.querySelector('details.step-list').open;",
+            vec![],
+        )
+        .await
+        .expect("details");
+    assert_eq!(
+        open,
+        serde_json::Value::Bool(false),
+        "the step list is open on a phone"
+    );
+    failures.extend(check(c.clone(), "step").await);
+    if c.find(Locator::Css("textarea[data-maxlength]"))
+        .await
+        .is_ok()
+    {
+        let counter = c
+            .execute(
+                "const t = document.querySelector('textarea[data-maxlength]'); t.value = 'abc'; t.dispatchEvent(new Event('input')); return document.getElementById(t.id + '-count').textContent;",
+                vec![],
+            )
+            .await
+            .expect("counter");
+        assert!(
+            counter.as_str().is_some_and(|t| t.contains("remaining")),
+            "no character count: {counter}"
+        );
+    }
+
+    // Check answers, the declaration, the confirmation with the reference.
+    c.goto(&format!("{base}/assessments/{id}/review"))
+        .await
+        .expect("review");
+    wait_for_text(&c, "Check your answers before submitting").await;
+    failures.extend(check(c.clone(), "check-answers").await);
+    click(&c, "form.submit-form button").await;
+    wait_for_text(&c, "Declaration: tick").await;
+    click(&c, "#declaration").await;
+    click(&c, "form.submit-form button").await;
+    wait_for_text(&c, "Case submitted").await;
+    let confirmation = wait_for_text(&c, "What happens next").await;
+    assert!(
+        confirmation.contains(&reference),
+        "no reference on the confirmation"
+    );
+    failures.extend(check(c.clone(), "confirmation").await);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+
+    // The report, printed to PDF as Chromium prints it.
+    c.set_window_size(1280, 900).await.expect("desktop size");
+    c.goto(&format!("{base}/assessments/{id}/report"))
+        .await
+        .expect("report");
+    wait_for_text(&c, "Every answer").await;
+    let pdf = c
+        .print(fantoccini::wd::PrintConfiguration::default())
+        .await
+        .expect("printing to PDF");
+    let file = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("report.pdf");
+    std::fs::write(&file, &pdf).expect("write the PDF");
+    let out = std::process::Command::new("pdftotext")
+        .args(["-layout"])
+        .arg(&file)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils) is installed");
+    assert!(out.status.success(), "pdftotext failed");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let pages: Vec<&str> = text
+        .split('\u{c}')
+        .filter(|p| !p.trim().is_empty())
+        .collect();
+    assert!(pages.len() >= 2, "the report has {} page(s)", pages.len());
+    let total = pages.len();
+    for (i, page) in pages.iter().enumerate() {
+        let n = i + 1;
+        assert!(
+            page.contains(&format!("Page {n} of {total}")),
+            "page {n} has no \"Page {n} of {total}\":\n{page}"
+        );
+        assert!(page.contains(&reference), "page {n} has no reference");
+        assert!(
+            page.contains("Confidential"),
+            "page {n} has no confidentiality marking"
+        );
+    }
+    c.close().await.expect("close");
+}

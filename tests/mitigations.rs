@@ -131,6 +131,15 @@ async fn each_mitigation_is_done_with_evidence_or_planned_with_an_owner_and_a_da
         reviewer.post_form(&path, &[("_stamp", "x")]).await.status,
         StatusCode::FORBIDDEN
     );
+    // Once its date has passed, a planned mitigation says it is overdue.
+    sqlx::query("UPDATE mitigation_status SET due_on = current_date - 1 WHERE code = 'data_management_plan'")
+        .execute(&app.db.pool)
+        .await
+        .expect("move the date");
+    reviewer
+        .get(&format!("/assessments/{id}"))
+        .await
+        .assert_contains("Overdue: planned for");
     let audited: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM audit_log WHERE action = 'case.mitigation_status'",
     )

@@ -270,7 +270,7 @@ async fn an_officer_walks_every_step_to_an_explained_verdict() {
     let r = app
         .post_form(
             &format!("/assessments/{id}/submit"),
-            &[("_version", &version)],
+            &[("_version", &version), ("declaration", "yes")],
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
@@ -326,7 +326,7 @@ async fn an_officer_walks_every_step_to_an_explained_verdict() {
     let r = app
         .post_form(
             &format!("/assessments/{id}/submit"),
-            &[("_version", &version)],
+            &[("_version", &version), ("declaration", "yes")],
         )
         .await;
     assert_eq!(r.status, StatusCode::CONFLICT);
@@ -508,7 +508,7 @@ async fn submitting_without_an_area_is_refused_and_keeps_the_draft() {
     let r = app
         .post_form(
             &format!("/assessments/{id}/submit"),
-            &[("_version", &version)],
+            &[("_version", &version), ("declaration", "yes")],
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -653,7 +653,7 @@ async fn an_old_assessment_shows_the_verdict_and_reasons_of_its_own_rulebook() {
     let version = app.lock_version(&id).await;
     app.post_form(
         &format!("/assessments/{id}/submit"),
-        &[("_version", &version)],
+        &[("_version", &version), ("declaration", "yes")],
     )
     .await;
     let before = app.get(&format!("/assessments/{id}")).await;

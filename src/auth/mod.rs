@@ -1,6 +1,8 @@
 //! Authentication building blocks: password hashing, TOTP, recovery codes and
 //! random tokens. No web or database types here.
 
+pub mod oidc;
+
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use argon2::password_hash::{self, Output, ParamsString, PasswordHash, SaltString};
 use argon2::{Algorithm, Block, Params, Version};
@@ -221,6 +223,23 @@ pub fn random_token(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
     OsRng.fill_bytes(&mut buf);
     buf.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A secret for a link or a setup code: 32 random bytes, hex encoded, and the SHA-256
+/// of it (hex), which is all that is stored.
+pub fn link_token() -> (String, String) {
+    let token = random_token(32);
+    let hash = token_hash(&token);
+    (token, hash)
+}
+
+/// The stored form of a link token: its SHA-256, hex. Anything typed hashes to
+/// something, so a lookup by this hash never needs the token to be well-formed.
+pub fn token_hash(token: &str) -> String {
+    Sha256::digest(token.trim().as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Compares two strings in time independent of where they differ.

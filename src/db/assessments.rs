@@ -116,10 +116,12 @@ pub async fn insert(
 }
 
 pub async fn get(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<Assessment>> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM assessments WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(pool)
-        .await
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM assessments WHERE id = $1 AND deleted_at IS NULL"
+    ))
+    .bind(id)
+    .fetch_optional(pool)
+    .await
 }
 
 /// Locks the row for the rest of the transaction, so a save and a submission never interleave.
@@ -128,7 +130,7 @@ pub async fn get_for_update(
     id: Uuid,
 ) -> sqlx::Result<Option<Assessment>> {
     sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM assessments WHERE id = $1 FOR UPDATE"
+        "SELECT {COLUMNS} FROM assessments WHERE id = $1 AND deleted_at IS NULL FOR UPDATE"
     ))
     .bind(id)
     .fetch_optional(&mut **tx)
@@ -137,7 +139,7 @@ pub async fn get_for_update(
 
 pub async fn for_project(pool: &PgPool, project_id: Uuid) -> sqlx::Result<Vec<Assessment>> {
     sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM assessments WHERE project_id = $1 ORDER BY created_at DESC"
+        "SELECT {COLUMNS} FROM assessments WHERE project_id = $1 AND deleted_at IS NULL ORDER BY created_at DESC"
     ))
     .bind(project_id)
     .fetch_all(pool)
@@ -228,6 +230,24 @@ pub async fn replace_evaluation(
             .filter(|i| !i.is_empty()),
     )
     .bind(screening_key(&hits))
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Deletes a draft (soft: the row stays, lists and pages leave it out) if nobody saved
+/// it since `lock_version`; false when it changed meanwhile or is no longer a draft.
+pub async fn delete_draft(
+    tx: &mut Transaction<'_, Postgres>,
+    id: Uuid,
+    lock_version: i32,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE assessments SET deleted_at = now(), lock_version = lock_version + 1
+         WHERE id = $1 AND lock_version = $2 AND status = 'draft' AND deleted_at IS NULL",
+    )
+    .bind(id)
+    .bind(lock_version)
     .execute(&mut **tx)
     .await?;
     Ok(done.rows_affected() == 1)

@@ -122,10 +122,11 @@ const FROM: &str = " FROM assessments a
 fn push_scope(q: &mut QueryBuilder<'_, Postgres>, scope: Scope) {
     match scope {
         Scope::Institution(id) => {
-            q.push("a.institution_id = ").push_bind(id);
+            q.push("a.deleted_at IS NULL AND a.institution_id = ")
+                .push_bind(id);
         }
         Scope::Submitted => {
-            q.push("a.status <> 'draft'");
+            q.push("a.status <> 'draft' AND a.deleted_at IS NULL");
         }
     }
 }
@@ -297,4 +298,25 @@ pub async fn screening_changed(pool: &PgPool, scope: Scope) -> sqlx::Result<i64>
     push_scope(&mut q, scope);
     q.push(" AND a.screening_changed AND a.status <> 'draft'");
     q.build_query_scalar().fetch_one(pool).await
+}
+
+/// The decision on a case, for the exports.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DecisionColumns {
+    pub assessment_id: Uuid,
+    pub decided_by: String,
+    pub decided_at: OffsetDateTime,
+    pub conditions: Vec<String>,
+}
+
+/// The decisions of some cases (those without one are absent).
+pub async fn decisions(pool: &PgPool, ids: &[Uuid]) -> sqlx::Result<Vec<DecisionColumns>> {
+    sqlx::query_as(
+        "SELECT d.assessment_id, u.display_name AS decided_by, d.decided_at, d.conditions
+         FROM decisions d JOIN users u ON u.id = d.decided_by
+         WHERE d.assessment_id = ANY($1)",
+    )
+    .bind(ids)
+    .fetch_all(pool)
+    .await
 }

@@ -8,6 +8,9 @@ pub mod cases;
 pub mod codes;
 pub mod demo;
 pub mod embedded;
+pub mod identity;
+pub mod institutions;
+pub mod invitations;
 pub mod mitigations;
 pub mod outbox;
 pub mod projects;
@@ -17,6 +20,8 @@ pub mod review;
 pub mod rulebooks;
 pub mod screening;
 pub mod sessions;
+pub mod start;
+pub mod tokens;
 pub mod users;
 
 /// The migrations under `migrations/`, compiled into the binary.

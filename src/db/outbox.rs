@@ -83,6 +83,8 @@ pub async fn claim_due(
     .await
 }
 
+/// Records messages as sent. The secret link of an invitation or reset mail (a 64-digit
+/// hex token) is removed from the stored copy: only the mail carried it.
 pub async fn mark_sent(
     tx: &mut Transaction<'_, Postgres>,
     ids: &[Uuid],
@@ -91,12 +93,16 @@ pub async fn mark_sent(
 ) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE outbox SET status = $2, sent_at = now(), attempts = attempts + 1, last_error = NULL,
-                digest_id = $3
+                digest_id = $3,
+                body = CASE WHEN kind = ANY($4)
+                            THEN regexp_replace(body, '[0-9a-f]{64}', '[removed once sent]', 'g')
+                            ELSE body END
          WHERE id = ANY($1)",
     )
     .bind(ids)
     .bind(status)
     .bind(digest_id)
+    .bind(&crate::mail::SECRET_KINDS[..])
     .execute(&mut **tx)
     .await?;
     Ok(())

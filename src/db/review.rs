@@ -32,9 +32,9 @@ pub async fn insert_submission(
     submitted_by: Uuid,
 ) -> sqlx::Result<i32> {
     sqlx::query_scalar(
-        "INSERT INTO submissions (id, assessment_id, number, answers, evaluation, rulebook_version, verdict, submitted_by)
+        "INSERT INTO submissions (id, assessment_id, number, answers, evaluation, rulebook_version, verdict, submitted_by, declared_at)
          VALUES ($1, $2, (SELECT coalesce(max(number), 0) + 1 FROM submissions WHERE assessment_id = $2),
-                 $3, $4, $5, $6, $7)
+                 $3, $4, $5, $6, $7, now())
          RETURNING number",
     )
     .bind(Uuid::new_v4())

@@ -28,6 +28,10 @@ pub struct User {
     pub lead_reviewer: bool,
     /// The installation's two-factor requirement, read with the user to save a round trip.
     pub totp_required: bool,
+    /// An officer who may invite officers of their own institution.
+    pub lead_officer: bool,
+    /// False when the account's institution was deactivated (or merged): no sign-in.
+    pub institution_active: bool,
 }
 
 impl User {
@@ -41,11 +45,19 @@ pub struct Institution {
     pub id: Uuid,
     pub name: String,
     pub created_at: OffsetDateTime,
+    /// Deactivated (or merged) institutions keep their cases; their accounts cannot sign in.
+    pub active: bool,
+    /// The institution that took this one's cases and accounts.
+    pub merged_into: Option<Uuid>,
+    pub lock_version: i32,
 }
+
+const INSTITUTION_COLUMNS: &str = "id, name, created_at, active, merged_into, lock_version";
 
 const USER_COLUMNS: &str = "u.id, u.email, u.display_name, u.role, u.institution_id, i.name AS institution_name, \
      u.password_hash, u.totp_secret, u.totp_enabled, u.totp_last_step, u.disabled, u.session_epoch, u.created_at, u.lead_reviewer, \
-     coalesce((SELECT (value #>> '{}')::boolean FROM settings WHERE key = 'require_totp'), false) AS totp_required";
+     coalesce((SELECT (value #>> '{}')::boolean FROM settings WHERE key = 'require_totp'), false) AS totp_required, \
+     u.lead_officer, coalesce(i.active, true) AS institution_active";
 
 pub async fn by_id(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<User>> {
     sqlx::query_as(&format!(
@@ -83,8 +95,8 @@ pub async fn insert(
 ) -> sqlx::Result<Option<Uuid>> {
     let id = Uuid::new_v4();
     let done = sqlx::query(
-        "INSERT INTO users (id, email, display_name, role, institution_id, password_hash)
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+        "INSERT INTO users (id, email, display_name, role, institution_id, password_hash, lead_officer)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
     )
     .bind(id)
     .bind(&u.email)
@@ -92,6 +104,7 @@ pub async fn insert(
     .bind(u.role)
     .bind(u.institution_id)
     .bind(password_hash)
+    .bind(u.lead_officer)
     .execute(&mut **tx)
     .await?;
     Ok((done.rows_affected() == 1).then_some(id))
@@ -105,9 +118,11 @@ pub async fn update_account(
     institution_id: Option<Uuid>,
     disabled: bool,
     lead_reviewer: bool,
+    lead_officer: bool,
 ) -> sqlx::Result<bool> {
     let done = sqlx::query(
         "UPDATE users SET role = $2, institution_id = $3, disabled = $4, lead_reviewer = $5 AND $2 = 'reviewer',
+                lead_officer = $6 AND $2 = 'officer',
                 session_epoch = session_epoch + CASE WHEN $4 AND NOT disabled THEN 1 ELSE 0 END
          WHERE id = $1",
     )
@@ -116,6 +131,7 @@ pub async fn update_account(
     .bind(institution_id)
     .bind(disabled)
     .bind(lead_reviewer)
+    .bind(lead_officer)
     .execute(&mut **tx)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -283,16 +299,20 @@ pub async fn unused_recovery_codes(pool: &PgPool, id: Uuid) -> sqlx::Result<i64>
 // ----- institutions -----
 
 pub async fn institutions(pool: &PgPool) -> sqlx::Result<Vec<Institution>> {
-    sqlx::query_as("SELECT id, name, created_at FROM institutions ORDER BY lower(name)")
-        .fetch_all(pool)
-        .await
+    sqlx::query_as(&format!(
+        "SELECT {INSTITUTION_COLUMNS} FROM institutions ORDER BY lower(name)"
+    ))
+    .fetch_all(pool)
+    .await
 }
 
 pub async fn institution(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<Institution>> {
-    sqlx::query_as("SELECT id, name, created_at FROM institutions WHERE id = $1")
-        .bind(id)
-        .fetch_optional(pool)
-        .await
+    sqlx::query_as(&format!(
+        "SELECT {INSTITUTION_COLUMNS} FROM institutions WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(pool)
+    .await
 }
 
 /// Inserts an institution; a taken name is `Ok(None)`.
@@ -387,4 +407,25 @@ pub async fn set_require_totp(tx: &mut Transaction<'_, Postgres>, on: bool) -> s
     .execute(&mut **tx)
     .await
     .map(|_| ())
+}
+
+/// Whether any administrator account exists (enabled or not).
+pub async fn admin_exists(pool: &PgPool) -> sqlx::Result<bool> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT FROM users WHERE role = 'admin')")
+        .fetch_one(pool)
+        .await
+}
+
+/// Marks an account as lead officer (set when it is created from an invitation).
+pub async fn set_lead_officer(
+    tx: &mut Transaction<'_, Postgres>,
+    id: Uuid,
+    lead: bool,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE users SET lead_officer = $2 WHERE id = $1")
+        .bind(id)
+        .bind(lead)
+        .execute(&mut **tx)
+        .await
+        .map(|_| ())
 }

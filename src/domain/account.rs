@@ -41,6 +41,35 @@ impl Role {
     pub const ALL: [Role; 3] = [Role::Officer, Role::Reviewer, Role::Admin];
 }
 
+/// The role options of account forms: the three roles, and "lead officer" (an officer
+/// who may invite officers of their own institution).
+pub const ROLE_OPTIONS: [(&str, &str); 4] = [
+    ("officer", "Grant-office officer"),
+    (
+        "lead_officer",
+        "Lead officer (an officer who may invite for their institution)",
+    ),
+    ("reviewer", "Reviewer"),
+    ("admin", "Administrator"),
+];
+
+/// A role option as chosen in a form: the role, and whether the officer is a lead officer.
+pub fn parse_role_option(code: &str) -> Option<(Role, bool)> {
+    match code {
+        "lead_officer" => Some((Role::Officer, true)),
+        other => Role::parse(other).map(|r| (r, false)),
+    }
+}
+
+/// The form option of an account's role.
+pub fn role_option(role: Role, lead_officer: bool) -> &'static str {
+    if lead_officer && role == Role::Officer {
+        "lead_officer"
+    } else {
+        role.code()
+    }
+}
+
 /// The code, as stored.
 impl std::fmt::Display for Role {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -118,6 +147,8 @@ pub struct NewUser {
     pub email: String,
     pub display_name: Text<MAX_NAME>,
     pub role: Role,
+    /// An officer who may invite officers of their own institution.
+    pub lead_officer: bool,
     pub institution_id: Option<uuid::Uuid>,
     pub password: String,
 }
@@ -145,7 +176,8 @@ impl NewUserInput {
                 None
             }
         };
-        let role = Role::parse(&self.role);
+        let option = parse_role_option(&self.role);
+        let role = option.map(|(r, _)| r);
         if role.is_none() {
             errors.push(FieldError::new("role", "Choose a role."));
         }
@@ -179,6 +211,7 @@ impl NewUserInput {
                 email,
                 display_name,
                 role,
+                lead_officer: option.is_some_and(|(_, lead)| lead),
                 institution_id: if role == Role::Officer {
                     institution_id
                 } else {

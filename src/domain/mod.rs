@@ -11,6 +11,7 @@ pub mod memo;
 pub mod mitigation;
 pub mod project;
 pub mod reference;
+pub mod risk_change;
 pub mod rulebook;
 pub mod search;
 pub mod text;

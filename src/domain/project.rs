@@ -32,10 +32,15 @@ pub struct NewProject {
     pub funding_programme: Option<Text<200>>,
 }
 
-/// Keeps the message of a refused text for its field.
-fn keep<T>(errors: &mut Vec<FieldError>, field: &str, parsed: Result<T, TextError>) -> Option<T> {
+/// Keeps the message of a refused text for its field, naming the field.
+fn keep<T>(
+    errors: &mut Vec<FieldError>,
+    field: &str,
+    label: &str,
+    parsed: Result<T, TextError>,
+) -> Option<T> {
     parsed
-        .map_err(|e| errors.push(FieldError::new(field, e.message())))
+        .map_err(|e| errors.push(FieldError::new(field, e.message_for(label))))
         .ok()
 }
 
@@ -44,14 +49,25 @@ impl ProjectInput {
     pub fn parse(&self) -> Result<NewProject, Vec<FieldError>> {
         let mut errors = Vec::new();
         let e = &mut errors;
-        let title = keep(e, "title", Text::required(&self.title));
-        let acronym = keep(e, "acronym", Text::optional(&self.acronym));
-        let summary = keep(e, "summary", MultiLine::parse(&self.summary));
-        let lead_researcher = keep(e, "lead_researcher", Text::required(&self.lead_researcher));
-        let department = keep(e, "department", Text::optional(&self.department));
+        let title = keep(e, "title", "project title", Text::required(&self.title));
+        let acronym = keep(e, "acronym", "acronym", Text::optional(&self.acronym));
+        let summary = keep(e, "summary", "summary", MultiLine::parse(&self.summary));
+        let lead_researcher = keep(
+            e,
+            "lead_researcher",
+            "lead researcher",
+            Text::required(&self.lead_researcher),
+        );
+        let department = keep(
+            e,
+            "department",
+            "department or faculty",
+            Text::optional(&self.department),
+        );
         let funding_programme = keep(
             e,
             "funding_programme",
+            "funding programme",
             Text::optional(&self.funding_programme),
         );
 
@@ -61,14 +77,14 @@ impl ProjectInput {
             Ok(Some(_)) => {
                 errors.push(FieldError::new(
                     "planned_start",
-                    "Give a year between 2000 and 2100.",
+                    "Enter a planned start between the years 2000 and 2100, for example 2027-03-01.",
                 ));
                 None
             }
             Err(_) => {
                 errors.push(FieldError::new(
                     "planned_start",
-                    "Use the form YYYY-MM-DD, e.g. 2027-03-01.",
+                    "Enter the planned start as a date, for example 2027-03-01.",
                 ));
                 None
             }
@@ -80,7 +96,7 @@ impl ProjectInput {
                 _ => {
                     errors.push(FieldError::new(
                         "duration_months",
-                        "A whole number of months from 1 to 240.",
+                        "Enter the duration in months as a whole number from 1 to 240, for example 36.",
                     ));
                     None
                 }

@@ -32,6 +32,23 @@ impl TextError {
     }
 }
 
+impl TextError {
+    /// The sentence shown beside a field and in the error summary, naming the field
+    /// (`label`, in lower case after "the": "project title") and saying how to fix it.
+    pub fn message_for(self, label: &str) -> String {
+        match self {
+            TextError::Empty => format!("Enter the {label}."),
+            TextError::TooLong { max } => format!(
+                "The {label} is too long: shorten it to {} characters or fewer.",
+                group_thousands(max)
+            ),
+            TextError::Control => format!(
+                "Remove the invisible control characters from the {label} (they were probably pasted in)."
+            ),
+        }
+    }
+}
+
 impl fmt::Display for TextError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message())

@@ -76,6 +76,16 @@ pub struct Notification {
     pub body: String,
 }
 
+/// Kinds of mail that carry a secret link (an invitation, a password reset): always sent
+/// at once, never gathered into a digest, and the link is removed from the outbox
+/// copy once the mail is sent (see [`crate::db::outbox::mark_sent`]).
+pub const SECRET_KINDS: [&str; 2] = ["account.invitation", "account.password_reset"];
+
+/// Whether mail of this kind carries a secret link.
+pub fn is_secret(kind: &str) -> bool {
+    SECRET_KINDS.contains(&kind)
+}
+
 /// Writes a notification for each recipient to the outbox, in the caller's transaction:
 /// it is sent only if the change commits.
 pub async fn notify(
@@ -87,6 +97,7 @@ pub async fn notify(
     let now = OffsetDateTime::now_utc();
     for r in recipients {
         let held = settings.smtp_url.is_none();
+        let digest = r.digest && !is_secret(n.kind);
         db::outbox::insert(
             tx,
             &NewMail {
@@ -96,9 +107,9 @@ pub async fn notify(
                 body: &n.body,
                 kind: n.kind,
                 assessment_id: n.assessment_id,
-                delivery: if r.digest { "digest" } else { "immediate" },
+                delivery: if digest { "digest" } else { "immediate" },
                 status: if held { "held" } else { "queued" },
-                not_before: if r.digest {
+                not_before: if digest {
                     settings.next_digest(now)
                 } else {
                     now

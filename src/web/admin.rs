@@ -12,7 +12,9 @@ use crate::auth::hash_password;
 use crate::db;
 use crate::db::audit::{Entry, Filter, Row};
 use crate::db::users::{Institution, User};
-use crate::domain::account::{MAX_EMAIL, MAX_NAME, NewUserInput, Role};
+use crate::domain::account::{
+    MAX_EMAIL, MAX_NAME, NewUserInput, ROLE_OPTIONS, Role, parse_role_option, role_option,
+};
 use crate::domain::answers::FieldError;
 use crate::domain::lifecycle::CosignPolicy;
 use crate::domain::text::parse_day;
@@ -43,9 +45,14 @@ struct AdminPage {
     layout: Layout,
 }
 
-async fn admin_get(State(state): State<AppState>, Admin(s): Admin) -> AppResult<Response> {
+async fn admin_get(
+    State(state): State<AppState>,
+    Admin(s): Admin,
+    Query(q): Query<NoticeQuery>,
+) -> AppResult<Response> {
     ok(&AdminPage {
-        layout: Layout::new(&state, &s.ctx, "Administration", "admin"),
+        layout: Layout::new(&state, &s.ctx, "Administration", "admin")
+            .with_notice(notice(q.notice.as_deref())),
     })
 }
 
@@ -53,6 +60,7 @@ async fn admin_get(State(state): State<AppState>, Admin(s): Admin) -> AppResult<
 #[template(path = "admin/users.html")]
 struct UsersPage {
     layout: Layout,
+    options: [(&'static str, &'static str); 4],
     users: Vec<User>,
     institutions: Vec<Institution>,
     input: NewUserInput,
@@ -68,6 +76,7 @@ async fn users_page(
 ) -> AppResult<UsersPage> {
     Ok(UsersPage {
         layout: Layout::new(state, &s.ctx, "Accounts", "admin").with_notice(notice(n)),
+        options: ROLE_OPTIONS,
         users: db::users::list(state.pool()).await?,
         institutions: db::users::institutions(state.pool()).await?,
         input: NewUserInput {
@@ -143,6 +152,7 @@ async fn users_post(
 #[template(path = "admin/user.html")]
 struct UserPage {
     layout: Layout,
+    options: [(&'static str, &'static str); 4],
     user: User,
     institutions: Vec<Institution>,
     errors: Errors,
@@ -152,13 +162,16 @@ async fn user_get(
     State(state): State<AppState>,
     Admin(s): Admin,
     Path(id): Path<Uuid>,
+    Query(q): Query<NoticeQuery>,
 ) -> AppResult<Response> {
     let user = db::users::by_id(state.pool(), id)
         .await?
         .ok_or(AppError::NotFound)?;
     ok(&UserPage {
-        layout: Layout::new(&state, &s.ctx, format!("Account {}", user.email), "admin"),
+        layout: Layout::new(&state, &s.ctx, format!("Account {}", user.email), "admin")
+            .with_notice(notice(q.notice.as_deref())),
         institutions: db::users::institutions(state.pool()).await?,
+        options: ROLE_OPTIONS,
         user,
         errors: Errors::default(),
     })
@@ -183,7 +196,9 @@ async fn user_post(
         .await?
         .ok_or(AppError::NotFound)?;
     let mut errors = Vec::new();
-    let role = Role::parse(&f.role);
+    let option = parse_role_option(&f.role);
+    let role = option.map(|(r, _)| r);
+    let lead = option.is_some_and(|(_, lead)| lead);
     if role.is_none() {
         errors.push(FieldError::new("role", "Choose a role."));
     }
@@ -217,6 +232,7 @@ async fn user_post(
         let page = UserPage {
             layout: Layout::new(&state, &s.ctx, format!("Account {}", user.email), "admin"),
             institutions: db::users::institutions(state.pool()).await?,
+            options: ROLE_OPTIONS,
             user,
             errors: Errors(errors),
         };
@@ -228,14 +244,23 @@ async fn user_post(
         None
     };
     let mut tx = state.pool().begin().await?;
-    let lead = f.lead_reviewer.is_some() && role == Role::Reviewer;
-    db::users::update_account(&mut tx, user.id, role, institution, disabled, lead).await?;
+    let lead_reviewer = f.lead_reviewer.is_some() && role == Role::Reviewer;
+    db::users::update_account(
+        &mut tx,
+        user.id,
+        role,
+        institution,
+        disabled,
+        lead_reviewer,
+        lead,
+    )
+    .await?;
     db::audit::record(&mut tx, &s.actor(), Entry {
         action: "admin.user_update",
         assessment_id: None,
         project_id: None,
-        summary: format!("Changed account {}: role {} -> {}, disabled {} -> {}, lead reviewer {} -> {}", user.email, user.role, role.code(), user.disabled, disabled, user.lead_reviewer, lead),
-        details: serde_json::json!({ "user": user.id, "role": [user.role, role.code()], "institution": [user.institution_id, institution], "disabled": [user.disabled, disabled], "lead_reviewer": [user.lead_reviewer, lead] }),
+        summary: format!("Changed account {}: role {} -> {}, disabled {} -> {}, lead reviewer {} -> {}", user.email, role_option(user.role, user.lead_officer), role_option(role, lead), user.disabled, disabled, user.lead_reviewer, lead_reviewer),
+        details: serde_json::json!({ "user": user.id, "role": [role_option(user.role, user.lead_officer), role_option(role, lead)], "institution": [user.institution_id, institution], "disabled": [user.disabled, disabled], "lead_reviewer": [user.lead_reviewer, lead_reviewer] }),
     })
     .await?;
     tx.commit().await?;

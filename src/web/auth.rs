@@ -38,6 +38,10 @@ struct NextQuery {
     next: String,
     signed_out: Option<String>,
     expired: Option<String>,
+    /// A confirmation from the password or invitation pages.
+    notice: Option<String>,
+    /// Signed out of a session that signed in with this institution's provider.
+    sso: Option<String>,
 }
 
 /// Only local paths, so the sign-in page cannot send anyone elsewhere: one leading
@@ -64,6 +68,18 @@ struct LoginPage {
     email: String,
     next: String,
     error: Option<String>,
+    /// "Sign in with <institution>": institutions with an identity provider.
+    providers: Vec<(Uuid, String)>,
+    /// After signing out of a single sign-on session: the provider's logout address.
+    provider_logout: Option<(String, String)>,
+}
+
+async fn sign_in_providers(state: &AppState) -> AppResult<Vec<(Uuid, String)>> {
+    Ok(db::identity::providers(state.pool())
+        .await?
+        .into_iter()
+        .map(|p| (p.institution_id, p.institution_name))
+        .collect())
 }
 
 async fn login_get(
@@ -79,7 +95,15 @@ async fn login_get(
     } else if q.expired.is_some() {
         Some("half_signed_in_expired")
     } else {
-        None
+        q.notice
+            .as_deref()
+            .filter(|n| ["password_reset"].contains(n))
+    };
+    let provider_logout = match q.sso.as_deref().map(Uuid::parse_str) {
+        Some(Ok(institution)) if q.signed_out.is_some() => {
+            crate::web::sso::provider_logout(&state, institution).await?
+        }
+        _ => None,
     };
     ok(&LoginPage {
         layout: Layout::new(&state, &ctx, "Sign in", "login")
@@ -87,6 +111,8 @@ async fn login_get(
         email: String::new(),
         next: safe_next(&q.next),
         error: None,
+        providers: sign_in_providers(&state).await?,
+        provider_logout,
     })
 }
 
@@ -184,6 +210,9 @@ async fn failed(state: &AppState, ctx: &Ctx, email: &str, reason: &str) -> AppRe
     Ok(())
 }
 
+/// What an account of a deactivated institution is told at sign-in.
+pub const INSTITUTION_INACTIVE: &str = "Your institution's access to triage has been deactivated, so this account cannot sign in. Ask an administrator of triage.";
+
 const WRONG: &str = "The email address or the password is not right.";
 
 async fn login_post(
@@ -192,11 +221,14 @@ async fn login_post(
     Form(form): Form<LoginForm>,
 ) -> AppResult<Response> {
     let next = safe_next(&form.next);
+    let providers = sign_in_providers(&state).await?;
     let page = |error: String| LoginPage {
         layout: Layout::new(&state, &ctx, "Sign in", "login"),
         email: form.email.chars().take(MAX_EMAIL).collect(),
         next: next.clone(),
         error: Some(error),
+        providers: providers.clone(),
+        provider_logout: None,
     };
     // No account has an address this long or with control characters: refused before
     // anything is looked up, counted or logged.
@@ -214,6 +246,13 @@ async fn login_post(
     )
     .await;
     let user = match user {
+        Some(u) if password_ok && !u.disabled && !u.institution_active => {
+            failed(&state, &ctx, &email, "institution deactivated").await?;
+            return render(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &page(INSTITUTION_INACTIVE.into()),
+            );
+        }
         Some(u) if password_ok && !u.disabled => u,
         Some(u) if password_ok && u.disabled => {
             failed(&state, &ctx, &email, "account disabled").await?;
@@ -391,6 +430,10 @@ pub async fn second_factor(
 }
 
 async fn logout_post(State(state): State<AppState>, ctx: Ctx) -> AppResult<Response> {
+    let sso = ctx
+        .session
+        .get::<Uuid>(crate::web::sso::SIGNED_IN_WITH)
+        .await?;
     if ctx.user.is_some() {
         db::audit::record_alone(
             state.pool(),
@@ -407,7 +450,13 @@ async fn logout_post(State(state): State<AppState>, ctx: Ctx) -> AppResult<Respo
     }
     // Deletes the session from the store: the old cookie is worthless afterwards.
     ctx.session.flush().await?;
-    Ok(Redirect::to("/login?signed_out=1").into_response())
+    Ok(match sso {
+        // Signed in with an institution's provider: the page offers its logout too.
+        Some(institution) => {
+            Redirect::to(&format!("/login?signed_out=1&sso={institution}")).into_response()
+        }
+        None => Redirect::to("/login?signed_out=1").into_response(),
+    })
 }
 
 fn urlencode(s: &str) -> String {

@@ -31,7 +31,9 @@ use crate::web::extract::{AnyRole, CaseOf, OfficerOrReviewer, Query, ReviewerOnl
 use crate::web::forms::{Check, Errors, FormPairs};
 use crate::web::layout::{Layout, NoticeQuery, datetime, notice, ok, render};
 use crate::web::session::Signed;
-use crate::web::wizard::{Case, ChangedAnswer, StepAnswers, answers_by_step, changed_answers};
+use crate::web::wizard::{
+    Case, ChangedAnswer, StepAnswers, answers_by_step, changed_answers, rate_changes,
+};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -213,7 +215,11 @@ fn submission_changes(rulebook: &Rulebook, subs: &[Submission]) -> Vec<Submissio
                 submitted_at: datetime(&b.submitted_at),
                 verdict_before: a.verdict.word().to_owned(),
                 verdict_after: b.verdict.word().to_owned(),
-                answers: changed_answers(rulebook, &a.answers.0, &b.answers.0),
+                answers: {
+                    let mut changes = changed_answers(rulebook, &a.answers.0, &b.answers.0);
+                    rate_changes(&mut changes, &a.evaluation.0, &b.evaluation.0);
+                    changes
+                },
                 findings_added: titles(diff.added),
                 findings_removed: titles(diff.removed),
                 findings_resolved: titles(diff.resolved),

@@ -37,6 +37,7 @@ pub fn router() -> Router<AppState> {
         .route("/cases", get(cases_get))
         .route("/cases.csv", get(cases_csv_get))
         .route("/cases.json", get(cases_json_get))
+        .route("/cases.xlsx", get(crate::web::exports::cases_xlsx_get))
         .route("/partners", get(partner_get))
         .route("/compare", get(compare_get))
 }
@@ -277,6 +278,7 @@ struct CasesPage<'a> {
     reviewer: bool,
     errors: Errors,
     csv: String,
+    xlsx: String,
     json: String,
 }
 
@@ -318,6 +320,7 @@ async fn cases_get(
     let page = CasesPage {
         layout: Layout::new(&state, &s.ctx, "Cases", "cases"),
         csv: query.link("/cases.csv", &[]),
+        xlsx: query.link("/cases.xlsx", &[]),
         json: query.link("/cases.json", &[]),
         institutions: if reviewer {
             db::users::institutions(state.pool()).await?
@@ -342,7 +345,8 @@ async fn cases_get(
     render(status, &page)
 }
 
-async fn export_rows(
+/// The rows of an export with their decisions, audited as an export in `format`.
+pub(crate) async fn export_rows(
     state: &AppState,
     s: &Signed,
     query: &CaseQuery,
@@ -383,54 +387,8 @@ async fn cases_csv_get(
     Query(query): Query<CaseQuery>,
 ) -> AppResult<Response> {
     let rows = export_rows(&state, &s, &query, "csv").await?;
-    let mut out = csv::Writer::from_writer(Vec::new());
-    let header = [
-        "reference",
-        "id",
-        "title",
-        "institution",
-        "partner",
-        "register_entry",
-        "area",
-        "sub_area",
-        "status",
-        "computed_verdict",
-        "final_verdict",
-        "submitted_at",
-        "updated_at",
-    ];
-    let fail = |e: csv::Error| AppError::Internal(e.into());
-    out.write_record(header).map_err(fail)?;
-    let when = |t: &OffsetDateTime| {
-        t.format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default()
-    };
-    for r in &rows {
-        let cells = [
-            r.reference.clone(),
-            r.id.to_string(),
-            r.title.clone(),
-            r.institution.clone().unwrap_or_default(),
-            r.partner_name.clone().unwrap_or_default(),
-            r.register_entry.clone().unwrap_or_default(),
-            r.area.clone().unwrap_or_default(),
-            r.sub_area.clone().unwrap_or_default(),
-            r.status.code().to_owned(),
-            r.verdict.word().to_owned(),
-            r.final_verdict
-                .map(Colour::word)
-                .unwrap_or_default()
-                .to_owned(),
-            r.submitted_at.as_ref().map(when).unwrap_or_default(),
-            when(&r.updated_at),
-        ];
-        // Every column: register names come from official lists, not from our forms.
-        out.write_record(cells.iter().map(|c| spreadsheet_safe(c)))
-            .map_err(fail)?;
-    }
-    let body = out
-        .into_inner()
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("csv: {e}")))?;
+    let rows = crate::web::exports::with_decisions(&state, rows).await?;
+    let body = crate::web::exports::csv(&rows)?;
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
@@ -446,7 +404,7 @@ async fn cases_csv_get(
 
 /// Text that a spreadsheet would run as a formula gets a leading apostrophe (CSV
 /// injection, OWASP): a cell starting with `=`, `+`, `-`, `@`, a tab or a line break.
-fn spreadsheet_safe(text: &str) -> String {
+pub(crate) fn spreadsheet_safe(text: &str) -> String {
     if text.starts_with(['=', '+', '-', '@', '\t', '\r', '\n']) {
         format!("'{text}")
     } else {

@@ -1,4 +1,5 @@
-//! The home page (areas by colour), area pages and the readable rulebook.
+//! The start page (for visitors the areas by colour; for a signed-in user the page of
+//! their role), the areas overview, area pages and the readable rulebook.
 
 use askama::Template;
 use axum::Router;
@@ -16,6 +17,7 @@ use crate::web::session::Ctx;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(home_get))
+        .route("/areas", get(overview_get))
         .route("/areas/{code}", get(area_get))
         .route("/rulebook", get(rulebook_get))
 }
@@ -29,14 +31,26 @@ struct ColourGroup<'a> {
 }
 
 #[derive(Template)]
-#[template(path = "home.html")]
+#[template(path = "overview.html")]
 struct HomePage<'a> {
     layout: Layout,
     rulebook: &'a Rulebook,
     groups: Vec<ColourGroup<'a>>,
 }
 
+/// Visitors see the areas by colour; a signed-in user the start page of their role.
 async fn home_get(State(state): State<AppState>, ctx: Ctx) -> AppResult<Response> {
+    if ctx.user.is_some() {
+        return crate::web::start::start_page(&state, ctx).await;
+    }
+    overview(&state, &ctx).await
+}
+
+async fn overview_get(State(state): State<AppState>, ctx: Ctx) -> AppResult<Response> {
+    overview(&state, &ctx).await
+}
+
+async fn overview(state: &AppState, ctx: &Ctx) -> AppResult<Response> {
     let rulebook = state.active_rulebook().await?;
     let groups = [
         (
@@ -65,8 +79,8 @@ async fn home_get(State(state): State<AppState>, ctx: Ctx) -> AppResult<Response
     .collect();
     ok(&HomePage {
         layout: Layout::new(
-            &state,
-            &ctx,
+            state,
+            ctx,
             "Screening EU-China research collaborations",
             "home",
         ),

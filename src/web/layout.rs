@@ -24,6 +24,9 @@ pub struct Layout {
     pub user_name: Option<String>,
     /// The signed-in user's role code ("officer", "reviewer", "admin"), or "".
     pub role: &'static str,
+    /// No administrator exists yet: the page points visitors to the setup address in
+    /// the server's log.
+    pub setup_pending: bool,
 }
 
 impl Layout {
@@ -36,6 +39,7 @@ impl Layout {
             csrf: ctx.csrf.clone(),
             user_name: ctx.user.as_ref().map(|u| u.display_name.clone()),
             role: ctx.user.as_ref().map_or("", |u| u.role().code()),
+            setup_pending: ctx.user.is_none() && state.setup_pending(),
         }
     }
 
@@ -69,6 +73,8 @@ pub fn notice(code: Option<&str>) -> Option<&'static str> {
     match code? {
         "saved" => Some("Draft saved. You can leave and resume at any time."),
         "created" => Some("Project created."),
+        "draft_deleted" => Some("Draft deleted. The audit log keeps a record of it."),
+        "project_updated" => Some("Project details saved."),
         "attached" => Some("File attached. Its SHA-256 is listed beside it."),
         "mitigations_saved" => Some("The mitigations' status is recorded."),
         "started" => Some("Assessment started. Your answers are saved at every step."),
@@ -97,6 +103,34 @@ pub fn notice(code: Option<&str>) -> Option<&'static str> {
         "user_created" => Some("Account created."),
         "user_updated" => Some("Account updated."),
         "institution_created" => Some("Institution added."),
+        "setup_done" => Some(
+            "Setup finished: you are signed in as the first administrator. Invite the other accounts from Accounts.",
+        ),
+        "reset_sent" => Some(
+            "If an account has this address, a link to choose a new password is on its way. It works once, within an hour.",
+        ),
+        "password_reset" => Some(
+            "Your password was changed and every other session of your account has ended. Sign in with the new password.",
+        ),
+        "invited" => Some("Invitation sent. The link in it works once, within 72 hours."),
+        "invitation_resent" => {
+            Some("Invitation sent again with a new link; the old link no longer works.")
+        }
+        "invitation_revoked" => Some("Invitation revoked; its link no longer works."),
+        "invitation_accepted" => Some("Welcome. Your account is ready and you are signed in."),
+        "force_reset" => {
+            Some("A password-reset link was sent to the account and its sessions have ended.")
+        }
+        "totp_reset" => Some(
+            "Two-factor sign-in was reset; the account enrols again at its next sign-in when it is required.",
+        ),
+        "institution_renamed" => Some("Institution renamed."),
+        "institution_merged" => Some("Institutions merged: the cases and accounts moved."),
+        "institution_deactivated" => {
+            Some("Institution deactivated: its accounts can no longer sign in.")
+        }
+        "institution_activated" => Some("Institution active again."),
+        "sso_saved" => Some("Single sign-on settings saved."),
         "register_imported" => Some(
             "Partner register imported. Submitted cases are being screened again in the background.",
         ),

@@ -59,8 +59,12 @@ fn stamp(recorded: &BTreeMap<String, Recorded>) -> String {
         .collect()
 }
 
-fn words(r: &Recorded) -> String {
+fn words(r: &Recorded, today: time::Date) -> String {
     match &r.status {
+        MitigationStatus::Planned { due, .. } if *due < today => format!(
+            "Overdue: planned for {due} ({} sees to it) and not yet recorded as done. Its findings stay resolved only provisionally.",
+            r.owner_name.as_deref().unwrap_or("an officer"),
+        ),
         MitigationStatus::Done { note } if note.is_empty() => {
             "Done; the evidence is attached.".to_owned()
         }
@@ -92,6 +96,7 @@ async fn lines_and_stamp(
         .await?;
     let recorded = db::mitigations::for_assessment(state.pool(), case.assessment.id).await?;
     let files = db::attachments::for_assessment(state.pool(), case.assessment.id).await?;
+    let today = time::OffsetDateTime::now_utc().date();
     let lines = case
         .assessment
         .answers

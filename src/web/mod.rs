@@ -2,31 +2,41 @@
 
 mod account;
 mod admin;
+mod admin_accounts;
 mod api;
 mod assets;
 pub mod attachments;
 mod auth;
 mod bench;
 pub mod case;
-mod cases;
+pub(crate) mod cases;
 mod dashboard;
 mod decide;
+mod exports;
 pub mod extract;
 mod forms;
 mod health;
 mod home;
+mod institutions_admin;
+mod invitations;
 mod layout;
 pub mod mitigations;
 mod outbox;
+mod password_reset;
+mod project_edit;
 mod projects;
 mod queue;
 mod register;
 mod register_admin;
+mod report_style;
 mod requests;
 mod rulebooks;
 mod screening;
 pub mod security;
 pub mod session;
+pub mod setup;
+mod sso;
+mod start;
 mod wizard;
 
 use axum::Router;
@@ -73,9 +83,16 @@ pub fn app(state: AppState) -> Router {
         .merge(bench)
         .merge(home::router())
         .merge(projects::router())
+        .merge(project_edit::router())
         .merge(auth::router())
+        .merge(setup::router())
+        .merge(sso::router())
+        .merge(institutions_admin::router())
+        .merge(invitations::router())
+        .merge(password_reset::router())
         .merge(account::router())
         .merge(admin::router())
+        .merge(admin_accounts::router())
         .merge(wizard::router())
         .merge(case::router())
         .merge(decide::router())
@@ -89,6 +106,7 @@ pub fn app(state: AppState) -> Router {
         .merge(health::router())
         .merge(assets::router())
         .merge(register_admin::router())
+        .merge(report_style::router())
         .merge(screening::router())
         .merge(outbox::router())
         .merge(attachments::router())

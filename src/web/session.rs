@@ -115,6 +115,7 @@ async fn still_valid(
     let seen = session.get::<i64>(LAST_SEEN).await?.unwrap_or(0);
     let t = now();
     let valid = !user.disabled
+        && user.institution_active
         && epoch == Some(user.session_epoch)
         && t - signed_in < config.session_lifetime_secs
         && t - seen < config.session_idle_secs;
@@ -285,6 +286,12 @@ impl FromRequestParts<AppState> for Ctx {
             }
             None => anonymous_csrf(parts, state)?,
         };
+        // Only the banner depends on it: a failed check leaves it shown.
+        if user.is_none() && state.setup_pending() {
+            if let Err(e) = state.recheck_setup().await {
+                tracing::debug!(error = %e, "could not check for an administrator");
+            }
+        }
         Ok(Ctx {
             session,
             user,

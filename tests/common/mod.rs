@@ -769,7 +769,7 @@ impl Client {
         let version = self.lock_version(assessment_id).await;
         self.post_form(
             &format!("/assessments/{assessment_id}/submit"),
-            &[("_version", &version)],
+            &[("_version", &version), ("declaration", "yes")],
         )
         .await
     }
