@@ -344,8 +344,11 @@ async fn an_officer_creates_a_project_walks_every_step_and_reads_the_verdict() {
     }
 
     // Review, submit, verdict.
-    wait_for_text(&c, "Review and submit").await;
+    wait_for_text(&c, "Check your answers before submitting").await;
+    click(&c, "#declaration").await;
     click(&c, "form.submit-form button").await;
+    wait_for_text(&c, "What happens next").await;
+    click(&c, "#open-case").await;
     let memo = wait_for_text(&c, "Verdict:").await;
     let verdict = c
         .find(Locator::Css(".verdict-panel h2 .badge"))
@@ -425,9 +428,12 @@ async fn an_officer_and_a_reviewer_carry_a_case_from_draft_to_decision_in_two_br
         ))
         .await
         .expect("review");
-    wait_for_text(&officer, "Review and submit").await;
+    wait_for_text(&officer, "Check your answers before submitting").await;
+    click(&officer, "#declaration").await;
     click(&officer, "form.submit-form button").await;
-    wait_for_text(&officer, "Assessment submitted").await;
+    wait_for_text(&officer, "Case submitted").await;
+    click(&officer, "#open-case").await;
+    wait_for_text(&officer, "Verdict:").await;
     let case_url = officer
         .current_url()
         .await
@@ -475,9 +481,10 @@ async fn an_officer_and_a_reviewer_carry_a_case_from_draft_to_decision_in_two_br
     click(&officer, "#mitigations-legal_compliance_review").await;
     click(&officer, "#mitigations-data_management_plan").await;
     next(&officer).await;
-    wait_for_text(&officer, "Review and submit").await;
+    wait_for_text(&officer, "Check your answers before submitting").await;
+    click(&officer, "#declaration").await;
     click(&officer, "form.submit-form button").await;
-    wait_for_text(&officer, "Resubmitted").await;
+    wait_for_text(&officer, "Case resubmitted").await;
 
     // The reviewer sees what changed and overrides the verdict with a justification.
     reviewer.goto(&case_url).await.expect("case");

@@ -750,11 +750,46 @@ mod mail {
         lead.review(&id, "reopen", &[("reason", "New register entry.")])
             .await;
 
-        assert_eq!(send_all(&app, &s).await, 7);
-        let mails = maildev.wait_for(7);
+        // Two submissions: the first to every reviewer (nobody is assigned yet), the
+        // resubmission to the assigned reviewer only.
+        assert_eq!(send_all(&app, &s).await, 10);
+        let mails = maildev.wait_for(10);
         let officer = app.officer.email.as_str();
         let rev = reviewer_user.email.as_str();
+        let submitted_to: Vec<&str> = mails
+            .iter()
+            .filter(|m| {
+                m["subject"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .ends_with("Quantum magnetometry was submitted for review")
+            })
+            .filter_map(|m| m["to"][0]["address"].as_str())
+            .collect();
+        assert_eq!(submitted_to.len(), 2, "{submitted_to:?}");
+        assert!(submitted_to.contains(&rev) && submitted_to.contains(&lead_user.email.as_str()));
+        let resubmitted_to: Vec<&str> = mails
+            .iter()
+            .filter(|m| {
+                m["subject"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .ends_with("was resubmitted for review")
+            })
+            .filter_map(|m| m["to"][0]["address"].as_str())
+            .collect();
+        assert_eq!(resubmitted_to, vec![rev]);
         for (to, subject, words) in [
+            (
+                rev,
+                "Quantum magnetometry was submitted for review",
+                "Its computed verdict is Red",
+            ),
+            (
+                rev,
+                "Quantum magnetometry was resubmitted for review",
+                "was resubmitted for review",
+            ),
             (
                 rev,
                 "Quantum magnetometry was assigned to you",

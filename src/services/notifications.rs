@@ -86,6 +86,44 @@ async fn send(
     .await
 }
 
+/// A case was submitted or resubmitted: to the reviewer it is assigned to, or, when it
+/// is assigned to nobody, to every active reviewer.
+pub async fn submitted(
+    tx: &mut Transaction<'_, Postgres>,
+    settings: &MailSettings,
+    case: &CaseMail<'_>,
+    resubmitted: bool,
+    verdict: &str,
+) -> sqlx::Result<()> {
+    let assigned: Option<Uuid> =
+        sqlx::query_scalar("SELECT assigned_to FROM assessments WHERE id = $1")
+            .bind(case.id)
+            .fetch_one(&mut **tx)
+            .await?;
+    let to = match assigned {
+        Some(reviewer) => vec![reviewer],
+        None => reviewers(tx, &[]).await?,
+    };
+    let (kind, done) = if resubmitted {
+        ("case.resubmitted", "resubmitted")
+    } else {
+        ("case.submitted", "submitted")
+    };
+    send(
+        tx,
+        settings,
+        &to,
+        kind,
+        case,
+        format!("{} was {done} for review", case.name()),
+        format!(
+            "The case {} was {done} for review. Its computed verdict is {verdict}.",
+            case.name()
+        ),
+    )
+    .await
+}
+
 /// A reviewer returned the case: to the officer who submitted it.
 pub async fn returned(
     tx: &mut Transaction<'_, Postgres>,

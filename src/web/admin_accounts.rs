@@ -54,7 +54,7 @@ fn reason_or_page(
     user: &User,
     raw: &str,
     (action, heading, button): (&'static str, &'static str, &'static str),
-) -> Result<String, AppResult<Response>> {
+) -> Result<String, Box<AppResult<Response>>> {
     let mut check = Check::default();
     let reason = check.required::<500>(
         "reason",
@@ -63,7 +63,7 @@ fn reason_or_page(
     );
     match reason {
         Some(r) if check.is_empty() => Ok(r.into_string()),
-        _ => Err(render(
+        _ => Err(Box::new(render(
             StatusCode::UNPROCESSABLE_ENTITY,
             &ActionPage {
                 layout: Layout::new(state, &s.ctx, heading, "admin"),
@@ -74,7 +74,7 @@ fn reason_or_page(
                 reason: raw.to_owned(),
                 errors: Errors(check.into_errors()),
             },
-        )),
+        ))),
     }
 }
 
@@ -99,7 +99,7 @@ async fn force_reset_post(
         ),
     ) {
         Ok(r) => r,
-        Err(page) => return page,
+        Err(page) => return *page,
     };
     let mut tx = state.pool().begin().await?;
     db::users::set_password(&mut tx, user.id, NO_PASSWORD).await?;
@@ -148,7 +148,7 @@ async fn reset_totp_post(
         ),
     ) {
         Ok(r) => r,
-        Err(page) => return page,
+        Err(page) => return *page,
     };
     let mut tx = state.pool().begin().await?;
     db::users::disable_totp(&mut tx, user.id).await?;

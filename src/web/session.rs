@@ -287,10 +287,11 @@ impl FromRequestParts<AppState> for Ctx {
             None => anonymous_csrf(parts, state)?,
         };
         // Only the banner depends on it: a failed check leaves it shown.
-        if user.is_none() && state.setup_pending() {
-            if let Err(e) = state.recheck_setup().await {
-                tracing::debug!(error = %e, "could not check for an administrator");
-            }
+        if user.is_none()
+            && state.setup_pending()
+            && let Err(e) = state.recheck_setup().await
+        {
+            tracing::debug!(error = %e, "could not check for an administrator");
         }
         Ok(Ctx {
             session,

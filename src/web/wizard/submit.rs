@@ -18,6 +18,7 @@ use crate::domain::rulebook::Rulebook;
 use crate::domain::verdict::{Evaluation, asked_answers};
 use crate::error::{AppError, AppResult};
 use crate::screening::grouping_key;
+use crate::services::notifications::{self, CaseMail};
 use crate::state::AppState;
 use crate::web::extract::{CaseOf, OfficerOnly};
 use crate::web::forms::FormPairs;
@@ -206,6 +207,18 @@ pub(super) async fn submit_post(
                 "declaration": true,
             }),
         },
+    )
+    .await?;
+    notifications::submitted(
+        &mut tx,
+        &state.config().mail,
+        &CaseMail {
+            id: case.assessment.id,
+            reference: &case.assessment.reference,
+            title: &case.project.title,
+        },
+        next == Status::Resubmitted,
+        evaluation.verdict.word(),
     )
     .await?;
     tx.commit().await?;
