@@ -678,6 +678,7 @@ async fn every_page_type_passes_axe_core_at_wcag_2_1_aa() {
         None,
         vec![
             "/".into(),
+            "/areas".into(),
             "/areas/ai".into(),
             "/areas/quantum".into(),
             "/rulebook".into(),
@@ -686,6 +687,7 @@ async fn every_page_type_passes_axe_core_at_wcag_2_1_aa() {
         ],
     )];
     let mut officer_pages: Vec<String> = vec![
+        "/".into(),
         "/projects".into(),
         "/projects/new".into(),
         format!("/projects/{project}"),
@@ -713,6 +715,7 @@ async fn every_page_type_passes_axe_core_at_wcag_2_1_aa() {
         "reviewer1@triage.demo",
         None,
         vec![
+            "/".into(),
             "/review".into(),
             "/review?screening=changed".into(),
             "/cases?screening=changed".into(),
@@ -727,6 +730,7 @@ async fn every_page_type_passes_axe_core_at_wcag_2_1_aa() {
         "admin@triage.demo",
         None,
         vec![
+            "/".into(),
             "/admin".into(),
             "/admin/users".into(),
             format!("/admin/users/{user}"),
