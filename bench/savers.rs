@@ -2,7 +2,8 @@
 //! an officer, then loops until the time is up: open step 2 of its own draft (to read
 //! the form's CSRF token and version, as a browser does) and save it with a partner
 //! name, type and answers. Only the saves are timed. Printed: saves, saves/s, p50, p99,
-//! max and every answer that was not the save's redirect.
+//! max and the number of answers that were not the save's redirect (the first five of
+//! them on standard error).
 //!
 //!   cargo bench --bench savers -- BASE_URL DURATION_SECS PASSWORD EMAIL=ASSESSMENT_ID...
 //!
